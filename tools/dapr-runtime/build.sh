@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Builds daprd, placement and scheduler from the Dapr release pinned in go.mod, with only the
+# components registered in ./components, and prints the folder that holds the three binaries.
+#
+# Results are cached outside the clone, under the user's cache directory, keyed by the Dapr
+# version and a hash of this recipe, so a second run (or a fresh clone on the same machine)
+# skips the build. Binaries of the pinned version already on PATH or in ~/.dapr/bin are used
+# as they are.
+#
+# Upstream's cmd/daprd/components package registers every component from build-tagged files,
+# and its one untagged file panics unless a tag is set. Go refuses overlays of files inside the
+# module cache, so the pinned module is copied into the build cache (never into this repo), a
+# generated modfile points at that copy, and -overlay swaps the panicking file for an empty one.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+log() { printf 'dapr-runtime: %s\n' "$*" >&2; }
+
+dapr_version="$(awk '$1 == "github.com/dapr/dapr" { print $2 }' go.mod)"
+[ -n "$dapr_version" ] || { log "no github.com/dapr/dapr requirement in go.mod"; exit 1; }
+version_number="${dapr_version#v}"
+
+has_pinned_version() {
+    local dir="$1"
+    [ -x "$dir/daprd" ] && [ -x "$dir/placement" ] && [ -x "$dir/scheduler" ] \
+        && [ "$("$dir/daprd" --version 2>/dev/null)" = "$version_number" ]
+}
+
+for candidate in "$(dirname "$(command -v daprd 2>/dev/null || echo /nonexistent/daprd)")" "$HOME/.dapr/bin"; do
+    if has_pinned_version "$candidate"; then
+        log "using Dapr $version_number found in $candidate"
+        echo "$candidate"
+        exit 0
+    fi
+done
+
+command -v go >/dev/null || { log "Go is needed to build the Dapr runtime"; exit 1; }
+
+recipe_hash="$(cat go.mod go.sum build.sh $(find cmd components -name '*.go' | sort) | sha256sum | cut -c1-16)"
+cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/customer-service/dapr-runtime"
+out="$cache_root/$version_number-$recipe_hash"
+
+if has_pinned_version "$out/bin"; then
+    log "using cached build in $out/bin"
+    echo "$out/bin"
+    exit 0
+fi
+
+log "building Dapr $version_number (first build takes several minutes; cached in $out)"
+started=$SECONDS
+mkdir -p "$cache_root"
+work="$(mktemp -d "$cache_root/work.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+module_dir="$(go mod download -json "github.com/dapr/dapr@$dapr_version" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+[ -d "$module_dir" ] || { log "could not download github.com/dapr/dapr@$dapr_version"; exit 1; }
+
+cp -r "$module_dir" "$work/dapr"
+chmod -R u+w "$work/dapr"
+cp go.mod "$work/go.mod"
+cp go.sum "$work/go.sum"
+printf '\nreplace github.com/dapr/dapr => %s\n' "$work/dapr" >> "$work/go.mod"
+echo 'package components' > "$work/no_tag_guard.go"
+printf '{"Replace":{"%s":"%s"}}\n' \
+    "$work/dapr/cmd/daprd/components/zz_notag.go" "$work/no_tag_guard.go" > "$work/overlay.json"
+
+go build -mod=readonly -modfile="$work/go.mod" -overlay="$work/overlay.json" -trimpath \
+    -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$version_number" \
+    -o "$work/bin/" ./cmd/daprd ./cmd/placement ./cmd/scheduler
+
+rm -rf "$out"
+mkdir -p "$out"
+mv "$work/bin" "$out/bin"
+log "built Dapr $version_number in $((SECONDS - started))s"
+echo "$out/bin"
