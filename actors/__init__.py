@@ -1,0 +1,1 @@
+"""Dapr virtual actors: each customer is one CustomerActor, the single writer of its state."""

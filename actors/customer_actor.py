@@ -1,0 +1,445 @@
+"""CustomerActor: one per customer, the single, turn-based writer of that customer's state.
+
+Every change follows one path: validate with the domain rules; write PostgreSQL in one transaction
+(the change, an activity row, outbox rows for its events); only then update the actor's Dapr state
+and the view cache. If PostgreSQL fails, the actor's state is untouched and the caller gets
+SERVICE_UNAVAILABLE. PostgreSQL is the durable record; Dapr state is the actor's working copy and is
+rebuilt from PostgreSQL whenever it is missing or older (see `_ensure_loaded`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Concatenate, ParamSpec
+
+from dapr.actor import Actor, ActorId, Remindable
+from dapr.actor.runtime.context import ActorRuntimeContext
+
+from actors.interface import SEGMENT_REVIEW_REMINDER, CustomerActorInterface, Result
+from domain import passwords
+from domain.clock import Clock, iso, parse_iso
+from domain.customer import Customer, Status
+from domain.errors import DomainError, ErrorCode, not_found
+from domain.events import (
+    CustomerCreated,
+    CustomerDeactivated,
+    CustomerErased,
+    CustomerProfileUpdated,
+    CustomerSegmentChanged,
+    Event,
+)
+from domain.segmentation import SegmentState, Tier, next_boundary
+from domain.validation import check_password
+from persistence.cache import ViewCache
+from persistence.store import Activity, Store, StoreUnavailable, Tx
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_STATE = "customer"
+SEGMENT_STATE = "segment"
+REVIEW_AT_STATE = "reviewAt"
+
+
+@dataclass(frozen=True)
+class ActorDependencies:
+    store: Store
+    cache: ViewCache
+    clock: Clock
+    password_min_length: int
+    default_tier: Tier
+
+
+P = ParamSpec("P")
+Method = Callable[Concatenate["CustomerActor", P], Awaitable[Result]]
+
+
+def typed_result(method: Method[P]) -> Method[P]:
+    """Turns expected rejections and an unavailable store into typed results instead of exceptions."""
+
+    @functools.wraps(method)
+    async def wrapper(self: CustomerActor, *args: P.args, **kwargs: P.kwargs) -> Result:
+        try:
+            await self._ensure_loaded()
+            return await method(self, *args, **kwargs)
+        except DomainError as exc:
+            return {"ok": False, "error": exc.to_dict()}
+        except StoreUnavailable as exc:
+            log.warning("customer store unavailable in %s(%s): %s", method.__name__, self.id.id, exc)
+            return {"ok": False, "error": {"code": ErrorCode.SERVICE_UNAVAILABLE.name,
+                                           "message": "the customer store is unavailable; retry shortly"}}
+        except Exception:
+            log.exception("unexpected failure in %s(%s)", method.__name__, self.id.id)
+            self._loaded = False  # whatever happened, rebuild from the durable record next time
+            return {"ok": False, "error": {"code": ErrorCode.INTERNAL_ERROR.name,
+                                           "message": "internal error; it has been logged"}}
+
+    return wrapper
+
+
+def ok(**data: Any) -> Result:
+    return {"ok": True, **data}
+
+
+class CustomerActor(Actor, CustomerActorInterface, Remindable):  # type: ignore[misc]
+    def __init__(self, ctx: ActorRuntimeContext, actor_id: ActorId, deps: ActorDependencies) -> None:
+        super().__init__(ctx, actor_id)
+        self._deps = deps
+        self._loaded = False
+        self._customer: Customer | None = None
+        self._segment: SegmentState | None = None
+        self._review_at: datetime | None = None
+
+    # -- loading ----------------------------------------------------------------------------------
+    async def _ensure_loaded(self) -> None:
+        """Actor state from Dapr; from PostgreSQL when Dapr's copy is missing or behind the record."""
+        if self._loaded:
+            return
+        has_state, state = await self._state_manager.try_get_state(CUSTOMER_STATE)
+        durable_version = await self._deps.store.customer_version(self.id.id)
+        if has_state and state is not None and durable_version == state.get("version"):
+            self._customer = Customer.from_state(state)
+            _, segment = await self._state_manager.try_get_state(SEGMENT_STATE)
+            self._segment = SegmentState.from_state(segment) if segment else None
+            _, review_at = await self._state_manager.try_get_state(REVIEW_AT_STATE)
+            self._review_at = parse_iso(review_at)
+        else:
+            await self._rehydrate(reason="missing" if not has_state else "stale")
+        self._loaded = True
+
+    async def _rehydrate(self, *, reason: str) -> None:
+        record = await self._deps.store.load_customer(self.id.id)
+        if record is None:
+            self._customer, self._segment = None, None
+            return
+        self._customer, self._segment = record
+        log.info("rehydrated %s from PostgreSQL (Dapr state %s)", self.id.id, reason)
+        if self._customer.status is not Status.DELETED:
+            await self._save_state()
+            await self._schedule_review()
+
+    def _existing(self) -> tuple[Customer, SegmentState]:
+        if self._customer is None or self._segment is None or self._customer.status is Status.DELETED:
+            raise not_found(self.id.id)
+        return self._customer, self._segment
+
+    # -- the write path -----------------------------------------------------------------------------
+    async def _commit(self, write: Callable[[Tx], Awaitable[None]], *, customer: Customer,
+                      segment: SegmentState, events: Sequence[Event], activity: Activity | None,
+                      correlation_id: str) -> None:
+        async with self._deps.store.transaction() as tx:
+            await write(tx)
+            if activity is not None:
+                await tx.add_activity(customer_id=self.id.id, activity=activity)
+            await tx.enqueue(events=events, at=self._deps.clock.now(), correlation_id=correlation_id)
+        self._customer, self._segment = customer, segment
+        await self._save_state()
+        await self._refresh_cache()
+
+    async def _save_state(self) -> None:
+        assert self._customer is not None and self._segment is not None
+        await self._state_manager.set_state(CUSTOMER_STATE, self._customer.to_state())
+        await self._state_manager.set_state(SEGMENT_STATE, self._segment.to_state())
+        try:
+            await self._state_manager.save_state()
+        except Exception as exc:  # the record is committed; a lost working copy is rebuilt from it
+            log.warning("saving Dapr state of %s failed, will rebuild from PostgreSQL: %s", self.id.id, exc)
+            await self._state_manager.clear_cache()
+            self._loaded = False
+
+    async def _refresh_cache(self) -> None:
+        customer, segment = self._existing()
+        await self._deps.cache.put_profile(self.id.id, self._view(customer, segment))
+        await self._deps.cache.put_segment(self.id.id, segment.view(self.id.id, self._deps.clock.now()))
+
+    def _view(self, customer: Customer, segment: SegmentState) -> dict[str, Any]:
+        return {"customer": customer.view(segment.summary()), "etag": customer.etag}
+
+    # -- segment review (decay reminders) -------------------------------------------------------------
+    async def _schedule_review(self) -> None:
+        """Keeps one reminder at the customer's next segment boundary; Dapr's scheduler persists it."""
+        if self._segment is None:
+            return
+        boundary = next_boundary(self._segment.metrics, self._deps.clock.now())
+        if boundary == self._review_at:
+            return
+        if boundary is None:
+            await self.unregister_reminder(SEGMENT_REVIEW_REMINDER)
+        else:
+            # One second past the boundary, so the rules see it crossed whatever the clock's rounding.
+            due = self._deps.clock.wall_delay(boundary) + timedelta(seconds=1)
+            await self.register_reminder(SEGMENT_REVIEW_REMINDER, b"", due, None)
+        self._review_at = boundary
+        await self._state_manager.set_state(REVIEW_AT_STATE, iso(boundary))
+        await self._state_manager.save_state()
+
+    async def receive_reminder(self, name: str, state: bytes, due_time: timedelta, period: timedelta,
+                               ttl: timedelta | None = None) -> None:
+        if name != SEGMENT_REVIEW_REMINDER:
+            log.warning("%s ignoring unknown reminder %s", self.id.id, name)
+            return
+        result = await self.review_segment()
+        if not result["ok"] and result["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name:
+            raise StoreUnavailable("segment review postponed")  # Dapr retries a failed reminder
+
+    def _segment_events(self, before: SegmentState, after: SegmentState, reason: str) -> list[Event]:
+        if (before.effective_tier, before.effective_segment) == (after.effective_tier, after.effective_segment):
+            return []
+        return [CustomerSegmentChanged(
+            self.id.id, old_tier=before.effective_tier.value, new_tier=after.effective_tier.value,
+            old_segment=before.effective_segment.value, new_segment=after.effective_segment.value, reason=reason,
+        )]
+
+    async def _change_segment(self, after: SegmentState, *, reason: str, activity: Activity | None,
+                              correlation_id: str, extra: Callable[[Tx], Awaitable[None]] | None = None) -> None:
+        customer, before = self._existing()
+        bumped = customer.bumped()
+
+        async def write(tx: Tx) -> None:
+            if extra is not None:
+                await extra(tx)
+            await tx.bump_version(customer_id=self.id.id, expected=customer.version, new=bumped.version)
+            await tx.save_segment(customer_id=self.id.id, segment=after)
+
+        await self._commit(write, customer=bumped, segment=after,
+                           events=self._segment_events(before, after, reason), activity=activity,
+                           correlation_id=correlation_id)
+        await self._schedule_review()
+
+    # -- account --------------------------------------------------------------------------------------
+    @typed_result
+    async def create(self, request: dict[str, Any]) -> Result:
+        if self._customer is not None:
+            raise DomainError(ErrorCode.EMAIL_ALREADY_EXISTS, "customer already exists")
+        now = self._deps.clock.now()
+        customer, consents = Customer.register(
+            customer_id=self.id.id, email=request["email"], profile=request.get("profile") or {},
+            preferences=request.get("preferences") or {}, now=now,
+        )
+        segment = SegmentState.initial(now, self._deps.default_tier)
+        event = CustomerCreated(
+            self.id.id, email=customer.email, first_name=customer.profile.get("firstName"),
+            last_name=customer.profile.get("lastName"), tier=segment.effective_tier.value,
+            segment=segment.effective_segment.value, registration_date=now,
+        )
+
+        async def write(tx: Tx) -> None:
+            await tx.insert_customer(customer=customer, password_hash=request["passwordHash"], segment=segment)
+            await tx.add_consents(customer_id=self.id.id, consents=consents)
+
+        await self._commit(write, customer=customer, segment=segment, events=[event],
+                           activity=Activity("registration", {"email": customer.email}, now,
+                                             **request.get("context", {})),
+                           correlation_id=request["correlationId"])
+        await self._schedule_review()
+        return ok(**self._view(customer, segment))
+
+    @typed_result
+    async def get(self) -> Result:
+        customer, segment = self._existing()
+        view = self._view(customer, segment)
+        await self._deps.cache.put_profile(self.id.id, view)
+        return ok(**view)
+
+    @typed_result
+    async def update(self, request: dict[str, Any]) -> Result:
+        customer, segment = self._existing()
+        if (if_match := request.get("ifMatch")) is not None and if_match not in (customer.etag, "*"):
+            raise DomainError(ErrorCode.PRECONDITION_FAILED,
+                              f"If-Match {if_match} does not match the current ETag {customer.etag}")
+        now = self._deps.clock.now()
+        updated, consents, changed = customer.update(
+            profile=request.get("profile") or {}, preferences=request.get("preferences") or {}, now=now,
+            source=request.get("source", "api"),
+        )
+        if not changed:
+            return ok(**self._view(customer, segment))
+
+        async def write(tx: Tx) -> None:
+            await tx.update_customer(customer=updated, expected_version=customer.version)
+            await tx.add_consents(customer_id=self.id.id, consents=consents)
+
+        await self._commit(
+            write, customer=updated, segment=segment,
+            events=[CustomerProfileUpdated(self.id.id, changed_fields=tuple(changed), version=updated.version)],
+            activity=Activity("profile_updated", {"changedFields": changed}, now, **request.get("context", {})),
+            correlation_id=request["correlationId"],
+        )
+        return ok(**self._view(updated, segment))
+
+    @typed_result
+    async def deactivate(self, request: dict[str, Any]) -> Result:
+        customer, segment = self._existing()
+        now = self._deps.clock.now()
+        deactivated = customer.deactivate(now)
+        if deactivated is None:
+            return ok(**self._view(customer, segment), changed=False)
+
+        async def write(tx: Tx) -> None:
+            await tx.update_customer(customer=deactivated, expected_version=customer.version)
+
+        await self._commit(write, customer=deactivated, segment=segment,
+                           events=[CustomerDeactivated(self.id.id, deactivated_at=now)],
+                           activity=Activity("deactivated", {}, now, **request.get("context", {})),
+                           correlation_id=request["correlationId"])
+        return ok(**self._view(deactivated, segment), changed=True)
+
+    @typed_result
+    async def erase(self, request: dict[str, Any]) -> Result:
+        """GDPR erasure: anonymise the record, purge actor state, cache and reminder, announce it."""
+        if self._customer is None:
+            raise not_found(self.id.id)
+        if self._customer.status is Status.DELETED:
+            return ok(erased=True, changed=False)
+        now = self._deps.clock.now()
+        async with self._deps.store.transaction() as tx:
+            await tx.anonymise(customer_id=self.id.id, at=now)
+            await tx.add_activity(customer_id=self.id.id, activity=Activity("erased", {}, now))
+            await tx.enqueue(events=[CustomerErased(self.id.id, erased_at=now)], at=now,
+                             correlation_id=request["correlationId"])
+        self._customer = replace(self._customer, status=Status.DELETED)
+        for name in (CUSTOMER_STATE, SEGMENT_STATE, REVIEW_AT_STATE):
+            await self._state_manager.try_remove_state(name)
+        await self._state_manager.save_state()
+        await self.unregister_reminder(SEGMENT_REVIEW_REMINDER)
+        self._review_at = None
+        await self._deps.cache.purge(self.id.id)
+        return ok(erased=True, changed=True)
+
+    @typed_result
+    async def export(self) -> Result:
+        self._existing()
+        return ok(export=await self._deps.store.export(self.id.id))
+
+    # -- credentials ------------------------------------------------------------------------------------
+    @typed_result
+    async def authenticate(self, request: dict[str, Any]) -> Result:
+        customer, segment = self._existing()
+        password_hash = await self._deps.store.password_hash(self.id.id)
+        password = request["password"]
+        if password_hash is None or not await asyncio.to_thread(passwords.verify_password, password_hash, password):
+            raise DomainError(ErrorCode.INVALID_CREDENTIALS, "email or password is wrong")
+        customer.require_active()
+        now = self._deps.clock.now()
+        logged_in = customer.logged_in(now)
+        rehash = await asyncio.to_thread(passwords.hash_password, password) \
+            if passwords.needs_rehash(password_hash) else None
+
+        async def write(tx: Tx) -> None:
+            await tx.update_customer(customer=logged_in, expected_version=customer.version)
+            if rehash is not None:
+                await tx.set_password_hash(customer_id=self.id.id, password_hash=rehash)
+
+        await self._commit(write, customer=logged_in, segment=segment, events=[],
+                           activity=Activity("login", {"rehashed": rehash is not None}, now,
+                                             **request.get("context", {})),
+                           correlation_id=request["correlationId"])
+        return ok(customerId=self.id.id, lastLoginAt=iso(now))
+
+    @typed_result
+    async def change_password(self, request: dict[str, Any]) -> Result:
+        customer, segment = self._existing()
+        customer.require_active()
+        current_hash = await self._deps.store.password_hash(self.id.id)
+        if current_hash is None or not await asyncio.to_thread(
+            passwords.verify_password, current_hash, request["currentPassword"]
+        ):
+            raise DomainError(ErrorCode.INVALID_CREDENTIALS, "the current password is wrong")
+        check_password(request["newPassword"], min_length=self._deps.password_min_length,
+                       email=customer.email, field_name="newPassword")
+        new_hash = await asyncio.to_thread(passwords.hash_password, request["newPassword"])
+        now = self._deps.clock.now()
+        async with self._deps.store.transaction() as tx:
+            await tx.set_password_hash(customer_id=self.id.id, password_hash=new_hash)
+            await tx.add_activity(customer_id=self.id.id,
+                                  activity=Activity("password_changed", {}, now, **request.get("context", {})))
+        return ok(changed=True)
+
+    # -- segmentation and inbound events ---------------------------------------------------------------
+    @typed_result
+    async def get_segment(self) -> Result:
+        _, segment = self._existing()
+        view = segment.view(self.id.id, self._deps.clock.now())
+        await self._deps.cache.put_segment(self.id.id, view)
+        return ok(segment=view)
+
+    @typed_result
+    async def apply_order(self, request: dict[str, Any]) -> Result:
+        """An order counted exactly once in effect: the ledger row and the metrics commit together."""
+        _, segment = self._existing()
+        now = self._deps.clock.now()
+        completed_at = parse_iso(request["completedAt"])
+        assert completed_at is not None
+        amount = Decimal(request["amount"])
+        after = segment.recomputed(segment.metrics.with_order(amount, completed_at, now), now)
+        counted = False
+
+        async def record(tx: Tx) -> None:
+            nonlocal counted
+            counted = await tx.record_order(customer_id=self.id.id, order_id=request["orderId"], amount=amount,
+                                            currency=request["currency"], completed_at=completed_at,
+                                            event_id=request["eventId"])
+            if not counted:
+                raise _Duplicate
+
+        try:
+            await self._change_segment(
+                after, reason="order_completed", correlation_id=request["correlationId"], extra=record,
+                activity=Activity("order_completed", {"orderId": request["orderId"], "amount": str(amount),
+                                                      "currency": request["currency"],
+                                                      "completedAt": request["completedAt"]}, now),
+            )
+        except _Duplicate:
+            return ok(duplicate=True)
+        return ok(duplicate=False, segment=after.summary())
+
+    @typed_result
+    async def apply_points(self, request: dict[str, Any]) -> Result:
+        _, segment = self._existing()
+        now = self._deps.clock.now()
+        points = int(request["points"])
+        after = segment.recomputed(segment.metrics.with_points(points), now)
+
+        async def record(tx: Tx) -> None:
+            if not await tx.mark_event_processed(event_id=request["eventId"], topic=request["topic"],
+                                                 customer_id=self.id.id):
+                raise _Duplicate
+
+        try:
+            await self._change_segment(
+                after, reason="loyalty_points", correlation_id=request["correlationId"], extra=record,
+                activity=Activity("points_earned", {"points": points, "reason": request.get("reason")}, now),
+            )
+        except _Duplicate:
+            return ok(duplicate=True)
+        return ok(duplicate=False, segment=after.summary())
+
+    @typed_result
+    async def review_segment(self) -> Result:
+        """Recomputes the segment at today's date (decay), publishing a change only if there is one."""
+        _, segment = self._existing()
+        now = self._deps.clock.now()
+        after = segment.recomputed(segment.metrics, now)
+        changed = (after.tier, after.segment) != (segment.tier, segment.segment)
+        if changed:
+            await self._change_segment(after, reason="segment_review", activity=None,
+                                       correlation_id=f"review_{self.id.id}")
+        else:
+            await self._schedule_review()
+        return ok(changed=changed, segment=(after if changed else segment).summary())
+
+
+class _Duplicate(Exception):
+    """Raised inside a transaction to roll it back when an inbound event was already applied."""
+
+
+def actor_factory(deps: ActorDependencies) -> Callable[[ActorRuntimeContext, ActorId], CustomerActor]:
+    def create(ctx: ActorRuntimeContext, actor_id: ActorId) -> CustomerActor:
+        return CustomerActor(ctx, actor_id, deps)
+
+    return create

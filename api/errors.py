@@ -1,0 +1,76 @@
+"""One error envelope for every failure: {"success": false, "error": {"code", "message", ...}}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from actors.client import ActorUnavailable
+from domain.errors import DomainError, ErrorCode, FieldError
+from persistence.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def error_response(error: DomainError, request: Request, headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"success": False, "error": error.to_dict()}
+    correlation_id = getattr(request.state, "correlation_id", None)
+    if correlation_id:
+        body["error"]["correlationId"] = correlation_id
+    return JSONResponse(body, status_code=error.code.http_status, headers=headers)
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return error_response(exc, request, exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(DomainError(ErrorCode.MALFORMED_REQUEST, "request body is not valid JSON"), request)
+    fields = [FieldError(_field_name(tuple(e.get("loc", ()))), str(e.get("msg", "is invalid"))) for e in errors]
+    return error_response(DomainError(ErrorCode.VALIDATION_FAILED, "request validation failed", fields), request)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: ErrorCode.ROUTE_NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 413: ErrorCode.PAYLOAD_TOO_LARGE,
+            415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 401: ErrorCode.UNAUTHENTICATED,
+            403: ErrorCode.FORBIDDEN}.get(exc.status_code, ErrorCode.MALFORMED_REQUEST)
+    return error_response(DomainError(code, str(exc.detail)), request, dict(exc.headers or {}))
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("dependency unavailable on %s %s: %s", request.method, request.url.path, exc)
+    response = error_response(
+        DomainError(ErrorCode.SERVICE_UNAVAILABLE, "the service is temporarily unavailable; retry shortly"),
+        request,
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(DomainError(ErrorCode.INTERNAL_ERROR, "internal error; it has been logged"), request)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ActorUnavailable, _unavailable)
+    app.add_exception_handler(StoreUnavailable, _unavailable)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,1 @@
+"""Local stack for runs and tests: PostgreSQL, Redis, Dapr placement and scheduler, daprd and the app."""

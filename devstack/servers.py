@@ -1,0 +1,189 @@
+"""PostgreSQL and Redis for local runs and tests.
+
+Infrastructure is taken in this order: DATABASE_URL / REDIS_URL from the environment; testcontainers
+where a Docker engine answers; otherwise server processes of the project's own, with their data under
+the stack's data folder.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import pwd
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devstack.processes import ManagedProcess, StackError, tcp_open
+
+log = logging.getLogger("devstack")
+
+LOCAL_DB_USER = "customers"
+LOCAL_DB_PASSWORD = "customers"  # noqa: S105 - a loopback-only development database
+LOCAL_DB_NAME = "customers_db"
+
+
+def _postgres_bin_dir() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
+    if candidates:
+        return Path(candidates[-1])
+    if pg_ctl := shutil.which("pg_ctl"):
+        return Path(pg_ctl).resolve().parent
+    raise StackError("PostgreSQL is not installed; scripts/bootstrap installs it")
+
+
+def _as_postgres_user(argv: Sequence[str]) -> list[str]:
+    """PostgreSQL refuses to run as root; as root we run it as the Debian package's postgres user."""
+    if os.geteuid() != 0:
+        return list(argv)
+    return ["runuser", "-u", "postgres", "--", *argv]
+
+
+def _chown_to_postgres(path: Path) -> None:
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+@dataclass(frozen=True)
+class LocalPostgres:
+    data_dir: Path
+    log_dir: Path
+    port: int
+
+    @property
+    def cluster_dir(self) -> Path:
+        return self.data_dir / "postgres"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.data_dir / "postgres-socket"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "postgres.log"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{LOCAL_DB_USER}:{LOCAL_DB_PASSWORD}@127.0.0.1:{self.port}/{LOCAL_DB_NAME}"
+
+    def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+        argv = _as_postgres_user([str(_postgres_bin_dir() / tool), *args])
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
+        if result.returncode != 0:
+            raise StackError(f"{tool} {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        return result
+
+    def start(self) -> str:
+        for folder in (self.data_dir, self.socket_dir, self.log_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        _chown_to_postgres(self.socket_dir)
+        if not (self.cluster_dir / "PG_VERSION").exists():
+            self.cluster_dir.mkdir(parents=True, exist_ok=True)
+            _chown_to_postgres(self.cluster_dir)
+            self._run("initdb", "-D", str(self.cluster_dir), "-U", "postgres", "--auth=trust",
+                      "-E", "UTF8", "--no-locale")
+        self.log_file.touch()
+        _chown_to_postgres(self.log_file)
+        if not tcp_open(self.port):
+            options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1"
+            self._run("pg_ctl", "-D", str(self.cluster_dir), "-l", str(self.log_file), "-o", options,
+                      "-w", "-t", "60", "start")
+            log.info("started PostgreSQL on port %d, log %s", self.port, self.log_file)
+        self._ensure_database()
+        return self.url
+
+    def _ensure_database(self) -> None:
+        def psql(sql: str, database: str = "postgres") -> str:
+            return self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d",
+                             database, "-tAc", sql).stdout.strip()
+
+        if psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{LOCAL_DB_USER}'") != "1":
+            psql(f"CREATE ROLE {LOCAL_DB_USER} LOGIN PASSWORD '{LOCAL_DB_PASSWORD}'")
+        if psql(f"SELECT 1 FROM pg_database WHERE datname = '{LOCAL_DB_NAME}'") != "1":
+            psql(f"CREATE DATABASE {LOCAL_DB_NAME} OWNER {LOCAL_DB_USER}")
+
+    def stop(self) -> None:
+        if (self.cluster_dir / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.cluster_dir), "-m", "fast", "-w", "stop")
+            log.info("stopped PostgreSQL")
+
+
+@dataclass(frozen=True)
+class LocalRedis:
+    data_dir: Path
+    log_dir: Path
+    run_dir: Path
+    port: int
+
+    @property
+    def process(self) -> ManagedProcess:
+        return ManagedProcess("redis", self.run_dir, self.log_dir)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> str:
+        redis_server = shutil.which("redis-server")
+        if redis_server is None:
+            raise StackError("redis-server is not installed; scripts/bootstrap installs it")
+        folder = self.data_dir / "redis"
+        folder.mkdir(parents=True, exist_ok=True)
+        if not tcp_open(self.port):
+            self.process.start(
+                [redis_server, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(folder),
+                 "--appendonly", "yes", "--save", ""],
+            )
+            self.process.wait_until(lambda: tcp_open(self.port), timeout=30, what="accepting connections")
+        return self.url
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def docker_engine_answers() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]  # shipped with testcontainers, dev only
+
+        client = docker.from_env(timeout=3)
+        answered: bool = client.ping()
+        return answered
+    except Exception:  # any failure to reach an engine means "no engine"
+        return False
+
+
+class Containers:
+    """PostgreSQL and Redis from testcontainers, for machines where a Docker engine answers."""
+
+    def __init__(self) -> None:
+        self._running: list[Any] = []
+
+    def postgres(self) -> str:
+        from testcontainers.postgres import PostgresContainer
+
+        container = PostgresContainer("postgres:15-alpine", username=LOCAL_DB_USER,
+                                      password=LOCAL_DB_PASSWORD, dbname=LOCAL_DB_NAME, driver=None)
+        container.start()
+        self._running.append(container)
+        url: str = container.get_connection_url()
+        return url
+
+    def redis(self) -> str:
+        from testcontainers.redis import RedisContainer
+
+        container = RedisContainer("redis:7-alpine")
+        container.start()
+        self._running.append(container)
+        host = container.get_container_host_ip()
+        port = container.get_exposed_port(6379)
+        return f"redis://{host}:{port}/0"
+
+    def stop(self) -> None:
+        for container in reversed(self._running):
+            container.stop()
+        self._running.clear()

@@ -1,0 +1,291 @@
+"""The whole local stack: PostgreSQL, Redis, placement, scheduler, and one daprd + app per Dapr app."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from devstack.processes import ManagedProcess, StackError, free_port, http_ok, tcp_open
+from devstack.servers import Containers, LocalPostgres, LocalRedis, docker_engine_answers
+
+log = logging.getLogger("devstack")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COMPONENTS_DIR = REPO_ROOT / "components"
+DAPR_BUILD_SCRIPT = REPO_ROOT / "tools" / "dapr-runtime" / "build.sh"
+
+
+def dapr_bin_dir() -> Path:
+    """The pinned Dapr runtime: DAPR_BIN_DIR if set, else what tools/dapr-runtime/build.sh builds or reuses."""
+    if configured := os.environ.get("DAPR_BIN_DIR"):
+        return Path(configured)
+    result = subprocess.run(  # noqa: S603
+        ["bash", str(DAPR_BUILD_SCRIPT)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise StackError(f"building the Dapr runtime failed:\n{result.stderr}")
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@dataclass(frozen=True)
+class SidecarPorts:
+    app: int
+    http: int
+    grpc: int
+    internal_grpc: int
+    metrics: int
+
+    @classmethod
+    def free(cls, app: int | None = None) -> SidecarPorts:
+        return cls(app or free_port(), free_port(), free_port(), free_port(), free_port())
+
+
+@dataclass(frozen=True)
+class DaprApp:
+    """One Dapr application: the app process and its daprd sidecar."""
+
+    app_id: str
+    ports: SidecarPorts
+    app_argv: Sequence[str]
+    app_env: Mapping[str, str] = field(default_factory=dict)
+    health_path: str = "/health/live"
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path
+    postgres_port: int
+    redis_port: int
+    placement_port: int
+    scheduler_port: int
+    # Control-plane side ports: healthz, metrics, raft, embedded etcd.
+    aux_ports: dict[str, int]
+    database_url: str | None = None
+    redis_url: str | None = None
+    use_containers: bool = False
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    @classmethod
+    def for_local_run(cls) -> StackConfig:
+        """Fixed, uncommon ports so a local run doesn't collide with servers already on the machine."""
+        env = os.environ
+        return cls(
+            data_dir=Path(env.get("CS_DATA_DIR", REPO_ROOT / ".data" / "local")),
+            postgres_port=int(env.get("CS_POSTGRES_PORT", "55432")),
+            redis_port=int(env.get("CS_REDIS_PORT", "56379")),
+            placement_port=int(env.get("CS_PLACEMENT_PORT", "50005")),
+            scheduler_port=int(env.get("CS_SCHEDULER_PORT", "50006")),
+            aux_ports={
+                "placement_healthz": 58081, "placement_metrics": 59091, "placement_raft": 58201,
+                "scheduler_healthz": 58082, "scheduler_metrics": 59092,
+                "etcd_client": 52379, "etcd_peer": 52380,
+            },
+            database_url=env.get("DATABASE_URL"),
+            redis_url=env.get("REDIS_URL"),
+        )
+
+    @classmethod
+    def for_tests(cls, data_dir: Path) -> StackConfig:
+        """Free ports for everything, so a test run never collides with a local run."""
+        names = ["placement_healthz", "placement_metrics", "placement_raft", "scheduler_healthz",
+                 "scheduler_metrics", "etcd_client", "etcd_peer"]
+        env = os.environ
+        database_url, redis_url = env.get("DATABASE_URL"), env.get("REDIS_URL")
+        return cls(
+            data_dir=data_dir,
+            postgres_port=free_port(),
+            redis_port=free_port(),
+            placement_port=free_port(),
+            scheduler_port=free_port(),
+            aux_ports={name: free_port() for name in names},
+            database_url=database_url,
+            redis_url=redis_url,
+            use_containers=not (database_url and redis_url) and docker_engine_answers(),
+        )
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self._postgres = LocalPostgres(config.data_dir, config.log_dir, config.postgres_port)
+        self._redis = LocalRedis(config.data_dir, config.log_dir, config.run_dir, config.redis_port)
+        self._containers = Containers()
+        self.database_url = config.database_url or ""
+        self.redis_url = config.redis_url or ""
+        self._bin: Path | None = None
+
+    def process(self, name: str) -> ManagedProcess:
+        return ManagedProcess(name, self.config.run_dir, self.config.log_dir)
+
+    @property
+    def bin_dir(self) -> Path:
+        if self._bin is None:
+            self._bin = dapr_bin_dir()
+        return self._bin
+
+    # -- storage -------------------------------------------------------------------------------
+    def start_storage(self) -> None:
+        if self.config.use_containers:
+            self.database_url = self.database_url or self._containers.postgres()
+            self.redis_url = self.redis_url or self._containers.redis()
+            return
+        self.database_url = self.database_url or self._postgres.start()
+        self.redis_url = self.redis_url or self._redis.start()
+
+    def stop_storage(self) -> None:
+        self._containers.stop()
+        if not self.config.database_url:
+            self._postgres.stop()
+        if not self.config.redis_url:
+            self._redis.stop()
+
+    def migrate(self) -> None:
+        from persistence.migrations import apply_migrations
+
+        apply_migrations(self.database_url)
+
+    # -- Dapr control plane ----------------------------------------------------------------------
+    def start_control_plane(self) -> None:
+        ports = self.config.aux_ports
+        placement = self.process("placement")
+        placement.start([
+            str(self.bin_dir / "placement"),
+            "--port", str(self.config.placement_port),
+            "--listen-address", "127.0.0.1",
+            "--healthz-port", str(ports["placement_healthz"]),
+            "--healthz-listen-address", "127.0.0.1",
+            "--metrics-port", str(ports["placement_metrics"]),
+            "--metrics-listen-address", "127.0.0.1",
+            "--initial-cluster", f"dapr-placement-0=127.0.0.1:{ports['placement_raft']}",
+        ])
+        scheduler_data = self.config.data_dir / "scheduler"
+        scheduler_data.mkdir(parents=True, exist_ok=True)
+        scheduler = self.process("scheduler")
+        scheduler.start([
+            str(self.bin_dir / "scheduler"),
+            "--port", str(self.config.scheduler_port),
+            "--listen-address", "127.0.0.1",
+            "--healthz-port", str(ports["scheduler_healthz"]),
+            "--healthz-listen-address", "127.0.0.1",
+            "--metrics-port", str(ports["scheduler_metrics"]),
+            "--metrics-listen-address", "127.0.0.1",
+            "--etcd-data-dir", str(scheduler_data),
+            "--etcd-client-port", str(ports["etcd_client"]),
+            "--etcd-client-listen-address", "127.0.0.1",
+            "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://127.0.0.1:{ports['etcd_peer']}",
+        ])
+        placement.wait_until(lambda: http_ok(f"http://127.0.0.1:{ports['placement_healthz']}/healthz"),
+                             timeout=60, what="healthy")
+        scheduler.wait_until(lambda: http_ok(f"http://127.0.0.1:{ports['scheduler_healthz']}/healthz"),
+                             timeout=120, what="healthy")
+
+    def stop_control_plane(self) -> None:
+        self.process("scheduler").stop()
+        self.process("placement").stop()
+
+    # -- Dapr apps -------------------------------------------------------------------------------
+    def redis_host(self) -> str:
+        parts = urlsplit(self.redis_url)
+        return f"{parts.hostname}:{parts.port or 6379}"
+
+    def start_app(self, app: DaprApp) -> None:
+        env = {
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "DAPR_HTTP_PORT": str(app.ports.http),
+            "DAPR_GRPC_PORT": str(app.ports.grpc),
+            "PYTHONUNBUFFERED": "1",
+            **app.app_env,
+        }
+        self.process(app.app_id).start([*app.app_argv], env=env, cwd=REPO_ROOT)
+
+    def start_sidecar(self, app: DaprApp) -> None:
+        resolver_dir = self.config.data_dir / "name-resolution"
+        resolver_dir.mkdir(parents=True, exist_ok=True)
+        sidecar = self.process(f"{app.app_id}-daprd")
+        sidecar.start(
+            [
+                str(self.bin_dir / "daprd"),
+                "--app-id", app.app_id,
+                "--app-port", str(app.ports.app),
+                "--app-protocol", "http",
+                "--dapr-listen-addresses", "127.0.0.1",
+                "--dapr-http-port", str(app.ports.http),
+                "--dapr-grpc-port", str(app.ports.grpc),
+                "--dapr-internal-grpc-port", str(app.ports.internal_grpc),
+                "--metrics-port", str(app.ports.metrics),
+                "--placement-host-address", f"127.0.0.1:{self.config.placement_port}",
+                "--scheduler-host-address", f"127.0.0.1:{self.config.scheduler_port}",
+                "--resources-path", str(COMPONENTS_DIR),
+                "--config", str(COMPONENTS_DIR / "configuration.yaml"),
+                "--enable-app-health-check",
+                "--app-health-check-path", app.health_path,
+                "--log-level", os.environ.get("DAPR_LOG_LEVEL", "info"),
+            ],
+            # Component metadata reads these through the local.env secret store.
+            env={"CUSTOMER_SERVICE_REDIS_HOST": self.redis_host()},
+            # The sqlite name resolver keeps its file relative to daprd's working folder.
+            cwd=resolver_dir,
+        )
+
+    def wait_healthy(self, app: DaprApp) -> None:
+        self.process(app.app_id).wait_until(
+            lambda: http_ok(f"http://127.0.0.1:{app.ports.app}{app.health_path}"), timeout=90, what="healthy")
+        self.process(f"{app.app_id}-daprd").wait_until(
+            lambda: http_ok(f"http://127.0.0.1:{app.ports.http}/v1.0/healthz"), timeout=90, what="healthy")
+
+    def start_dapr_app(self, app: DaprApp) -> None:
+        """Like `dapr run`: the app and its sidecar start together, each waiting for the other."""
+        self.start_app(app)
+        self.start_sidecar(app)
+        self.wait_healthy(app)
+
+    def stop_dapr_app(self, app_id: str) -> None:
+        self.process(f"{app_id}-daprd").stop()
+        self.process(app_id).stop()
+
+    # -- everything -----------------------------------------------------------------------------
+    def up(self, apps: Sequence[DaprApp]) -> None:
+        self.start_storage()
+        self.migrate()
+        self.start_control_plane()
+        for app in apps:
+            self.start_dapr_app(app)
+
+    def down(self) -> None:
+        run_dir = self.config.run_dir
+        sidecars = sorted(run_dir.glob("*-daprd.pid")) if run_dir.exists() else []
+        for pid_file in sidecars:
+            self.stop_dapr_app(pid_file.name.removesuffix("-daprd.pid"))
+        for pid_file in sorted(run_dir.glob("*.pid")) if run_dir.exists() else []:
+            if pid_file.stem != "redis":
+                self.process(pid_file.stem).stop()
+        self.stop_control_plane()
+        self.stop_storage()
+
+    def wipe(self) -> None:
+        shutil.rmtree(self.config.data_dir, ignore_errors=True)
+
+
+def python_app_argv(module_app: str, port: int) -> list[str]:
+    """The argv that serves an ASGI app on loopback with this interpreter."""
+    return [sys.executable, "-m", "uvicorn", module_app, "--host", "127.0.0.1", "--port", str(port),
+            "--no-access-log"]
+
+
+def is_up(port: int) -> bool:
+    return tcp_open(port)

@@ -1,0 +1,1 @@
+"""Customer business rules: pure, no I/O. Everything here reads like the service spec."""

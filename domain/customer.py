@@ -1,0 +1,233 @@
+"""The customer account: profile, preferences, status, and the rules for changing them.
+
+A customer serialises to the spec's camelCase shape; the same dict is the actor's state and the
+API's `customer` object (the segment summary is added beside it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from domain.clock import iso, parse_iso
+from domain.errors import DomainError, ErrorCode
+from domain.validation import GENDERS, FieldChecks, check_email
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    SUSPENDED = "suspended"
+    DELETED = "deleted"
+
+
+MARKETING_CHANNELS = {"emailOptIn": "email", "smsOptIn": "sms", "pushOptIn": "push"}
+NOTIFICATION_KEYS = ("orderUpdates", "promotions", "newsletters")
+PROFILE_KEYS = ("firstName", "lastName", "dateOfBirth", "gender", "phone", "avatar")
+
+
+def default_preferences() -> dict[str, Any]:
+    """What a customer who said nothing gets: no marketing without opt-in; order updates on."""
+    return {
+        "language": "en",
+        "currency": "USD",
+        "timezone": "UTC",
+        "marketing": {"emailOptIn": False, "smsOptIn": False, "pushOptIn": False},
+        "notifications": {"orderUpdates": True, "promotions": False, "newsletters": False},
+    }
+
+
+def merge_preferences(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Nested merge: a change to one marketing flag leaves the others as they were."""
+    merged = {**current}
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(current.get(key), dict):
+            merged[key] = {**current[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    """One marketing consent decision, kept as history (GDPR: who agreed to what, when, how)."""
+
+    channel: str
+    granted: bool
+    source: str
+    recorded_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, "granted": self.granted, "source": self.source,
+                "recordedAt": iso(self.recorded_at)}
+
+
+def consent_changes(before: dict[str, Any] | None, after: dict[str, Any], *, source: str,
+                    at: datetime) -> list[ConsentChange]:
+    old = (before or {}).get("marketing", {})
+    new = after.get("marketing", {})
+    return [
+        ConsentChange(channel, bool(new[key]), source, at)
+        for key, channel in MARKETING_CHANNELS.items()
+        if key in new and (before is None or bool(old.get(key)) != bool(new[key]))
+    ]
+
+
+def check_profile(profile: dict[str, Any], today: date, checks: FieldChecks) -> None:
+    checks.text("profile.firstName", profile.get("firstName"), max_length=100)
+    checks.text("profile.lastName", profile.get("lastName"), max_length=100)
+    checks.one_of("profile.gender", profile.get("gender"), GENDERS)
+    checks.phone("profile.phone", profile.get("phone"))
+    checks.text("profile.phone", profile.get("phone"), max_length=20)
+    checks.text("profile.avatar", profile.get("avatar"), max_length=500)
+    dob = profile.get("dateOfBirth")
+    checks.birth_date("profile.dateOfBirth", date.fromisoformat(dob) if dob else None, today)
+
+
+def check_preferences(preferences: dict[str, Any], checks: FieldChecks) -> None:
+    checks.language("preferences.language", preferences.get("language"))
+    checks.currency("preferences.currency", preferences.get("currency"))
+    checks.timezone("preferences.timezone", preferences.get("timezone"))
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    email: str
+    profile: dict[str, Any]
+    preferences: dict[str, Any]
+    status: Status
+    registration_date: datetime
+    created_at: datetime
+    updated_at: datetime
+    last_login_at: datetime | None = None
+    email_verified: bool = False
+    phone_verified: bool = False
+    version: int = 1
+    consent_history: tuple[ConsentChange, ...] = field(default=())
+
+    @classmethod
+    def register(cls, *, customer_id: str, email: str, profile: dict[str, Any],
+                 preferences: dict[str, Any], now: datetime) -> tuple[Customer, list[ConsentChange]]:
+        email = check_email(email)
+        checks = FieldChecks()
+        full_profile = {key: profile.get(key) for key in PROFILE_KEYS}
+        check_profile(full_profile, now.date(), checks)
+        full_preferences = merge_preferences(default_preferences(), preferences)
+        check_preferences(full_preferences, checks)
+        checks.raise_if_any()
+        consents = consent_changes(None, full_preferences, source="registration", at=now)
+        customer = cls(
+            id=customer_id, email=email, profile=full_profile, preferences=full_preferences,
+            status=Status.ACTIVE, registration_date=now, created_at=now, updated_at=now,
+            consent_history=tuple(consents),
+        )
+        return customer, consents
+
+    def require_active(self) -> None:
+        if self.status is not Status.ACTIVE:
+            raise DomainError(ErrorCode.CUSTOMER_NOT_ACTIVE, f"customer {self.id} is {self.status.value}")
+
+    def update(self, *, profile: dict[str, Any], preferences: dict[str, Any], now: datetime,
+               source: str) -> tuple[Customer, list[ConsentChange], list[str]]:
+        """Partial update. Returns the new customer, consent changes, and the fields that changed."""
+        self.require_active()
+        new_profile = {**self.profile, **profile}
+        new_preferences = merge_preferences(self.preferences, preferences)
+        checks = FieldChecks()
+        check_profile(new_profile, now.date(), checks)
+        check_preferences(new_preferences, checks)
+        checks.raise_if_any()
+        changed = [f"profile.{k}" for k in PROFILE_KEYS if new_profile.get(k) != self.profile.get(k)]
+        changed += _changed_preference_paths(self.preferences, new_preferences)
+        if not changed:
+            return self, [], []
+        consents = consent_changes(self.preferences, new_preferences, source=source, at=now)
+        updated = replace(self, profile=new_profile, preferences=new_preferences, updated_at=now,
+                          version=self.version + 1,
+                          consent_history=self.consent_history + tuple(consents))
+        return updated, consents, changed
+
+    def deactivate(self, now: datetime) -> Customer | None:
+        """Deactivation is idempotent: None means there is nothing to change."""
+        if self.status is Status.INACTIVE:
+            return None
+        if self.status is Status.DELETED:
+            raise DomainError(ErrorCode.CUSTOMER_NOT_ACTIVE, f"customer {self.id} was erased")
+        return replace(self, status=Status.INACTIVE, updated_at=now, version=self.version + 1)
+
+    def logged_in(self, now: datetime) -> Customer:
+        return replace(self, last_login_at=now, version=self.version + 1, updated_at=now)
+
+    def bumped(self) -> Customer:
+        """The same customer at the next version: another part of its aggregate (segment) changed."""
+        return replace(self, version=self.version + 1)
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "email": self.email,
+            "profile": dict(self.profile),
+            "preferences": self.preferences,
+            "status": self.status.value,
+            "emailVerified": self.email_verified,
+            "phoneVerified": self.phone_verified,
+            "registrationDate": iso(self.registration_date),
+            "lastLoginAt": iso(self.last_login_at),
+            "createdAt": iso(self.created_at),
+            "updatedAt": iso(self.updated_at),
+            "version": self.version,
+        }
+
+    def view(self, segment_summary: dict[str, Any]) -> dict[str, Any]:
+        """The spec's `customer` object of GET /customers/{id}."""
+        body = self.to_dict()
+        del body["version"]
+        return {**body, "segment": segment_summary}
+
+    def to_state(self) -> dict[str, Any]:
+        return {**self.to_dict(), "consentHistory": [c.to_dict() for c in self.consent_history]}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Customer:
+        return cls(
+            id=state["id"],
+            email=state["email"],
+            profile=state["profile"],
+            preferences=state["preferences"],
+            status=Status(state["status"]),
+            registration_date=required_time_of(state["registrationDate"]),
+            created_at=required_time_of(state["createdAt"]),
+            updated_at=required_time_of(state["updatedAt"]),
+            last_login_at=parse_iso(state.get("lastLoginAt")),
+            email_verified=state.get("emailVerified", False),
+            phone_verified=state.get("phoneVerified", False),
+            version=state.get("version", 1),
+            consent_history=tuple(
+                ConsentChange(c["channel"], c["granted"], c["source"], required_time_of(c["recordedAt"]))
+                for c in state.get("consentHistory", [])
+            ),
+        )
+
+
+def required_time_of(value: str) -> datetime:
+    parsed = parse_iso(value)
+    assert parsed is not None
+    return parsed
+
+
+def _changed_preference_paths(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    paths = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            paths += [f"preferences.{key}.{k}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+        elif old != new:
+            paths.append(f"preferences.{key}")
+    return paths

@@ -1,0 +1,112 @@
+"""Events this service publishes (past tense), and the spec's envelope around them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from domain.clock import iso
+
+SOURCE = "customer-service"
+VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class Event:
+    topic: ClassVar[str]
+    event_type: ClassVar[str]
+    customer_id: str
+
+    def data(self) -> dict[str, Any]:
+        return {"customerId": self.customer_id}
+
+
+@dataclass(frozen=True)
+class CustomerCreated(Event):
+    topic: ClassVar[str] = "customers.customer.created"
+    event_type: ClassVar[str] = "CustomerCreated"
+    email: str
+    first_name: str | None
+    last_name: str | None
+    tier: str
+    segment: str
+    registration_date: datetime
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "customerId": self.customer_id,
+            "email": self.email,
+            "profile": {"firstName": self.first_name, "lastName": self.last_name},
+            "segment": {"tier": self.tier, "segment": self.segment},
+            "registrationDate": iso(self.registration_date),
+        }
+
+
+@dataclass(frozen=True)
+class CustomerProfileUpdated(Event):
+    topic: ClassVar[str] = "customers.profile.updated"
+    event_type: ClassVar[str] = "CustomerProfileUpdated"
+    changed_fields: tuple[str, ...]
+    version: int
+
+    def data(self) -> dict[str, Any]:
+        return {"customerId": self.customer_id, "changedFields": list(self.changed_fields),
+                "version": self.version}
+
+
+@dataclass(frozen=True)
+class CustomerDeactivated(Event):
+    topic: ClassVar[str] = "customers.customer.deactivated"
+    event_type: ClassVar[str] = "CustomerDeactivated"
+    deactivated_at: datetime
+
+    def data(self) -> dict[str, Any]:
+        return {"customerId": self.customer_id, "status": "inactive", "deactivatedAt": iso(self.deactivated_at)}
+
+
+@dataclass(frozen=True)
+class CustomerErased(Event):
+    """GDPR erasure: downstream services must delete or anonymise what they hold for this customer."""
+
+    topic: ClassVar[str] = "customers.customer.erased"
+    event_type: ClassVar[str] = "CustomerErased"
+    erased_at: datetime
+
+    def data(self) -> dict[str, Any]:
+        return {"customerId": self.customer_id, "erasedAt": iso(self.erased_at)}
+
+
+@dataclass(frozen=True)
+class CustomerSegmentChanged(Event):
+    topic: ClassVar[str] = "customers.segment.changed"
+    event_type: ClassVar[str] = "CustomerSegmentChanged"
+    old_tier: str
+    new_tier: str
+    old_segment: str
+    new_segment: str
+    reason: str
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "customerId": self.customer_id,
+            "previous": {"tier": self.old_tier, "segment": self.old_segment},
+            "current": {"tier": self.new_tier, "segment": self.new_segment},
+            "reason": self.reason,
+        }
+
+
+def envelope(event: Event, *, event_id: str, timestamp: datetime, correlation_id: str) -> dict[str, Any]:
+    return {
+        "eventId": event_id,
+        "eventType": event.event_type,
+        "version": VERSION,
+        "timestamp": iso(timestamp),
+        "source": SOURCE,
+        "data": event.data(),
+        "metadata": {"correlationId": correlation_id},
+    }
+
+
+PUBLISHED_TOPICS = (CustomerCreated.topic, CustomerProfileUpdated.topic, CustomerDeactivated.topic,
+                    CustomerErased.topic, CustomerSegmentChanged.topic)

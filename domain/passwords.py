@@ -1,0 +1,31 @@
+"""Password hashing with argon2id. CPU only, no I/O: callers run it off the event loop."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+# Verified against for unknown emails, so "no such account" costs the same time as "wrong password".
+_DUMMY_HASH = _hasher.hash("no account has this password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with other argon2 parameters than today's."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def burn_verification_time(password: str) -> None:
+    verify_password(_DUMMY_HASH, password)

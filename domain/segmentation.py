@@ -1,0 +1,370 @@
+"""Tiers and segments, as the spec's Customer Segmentation Logic states them.
+
+Tiers: a tier needs every one of its minimums; the highest qualifying tier wins.
+
+Segments, when several apply, in this order of precedence (first wins):
+  1. churned           no order in the last 180 days
+  2. at_risk           no order in the last 90 days
+  3. new_customer      < 30 days since registration and < 2 orders
+  4. high_value        average order value >= 200
+  5. frequent_buyer    10+ orders in the last 6 months
+  6. regular_customer  30+ days, 2+ orders, < 1000 spent; also the fallback when nothing else applies
+Inactivity comes first because it is what a campaign must act on; "no order" is measured from the
+last order, or from registration for a customer who never ordered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any
+
+from domain.clock import iso, parse_iso
+
+CENT = Decimal("0.01")
+
+
+class Tier(StrEnum):
+    REGULAR = "regular"
+    PREMIUM = "premium"
+    VIP = "vip"
+    ENTERPRISE = "enterprise"
+
+
+class Segment(StrEnum):
+    NEW_CUSTOMER = "new_customer"
+    REGULAR_CUSTOMER = "regular_customer"
+    HIGH_VALUE = "high_value"
+    FREQUENT_BUYER = "frequent_buyer"
+    AT_RISK = "at_risk"
+    CHURNED = "churned"
+
+
+@dataclass(frozen=True)
+class TierRule:
+    min_total_spent: Decimal = Decimal(0)
+    min_order_count: int = 0
+    min_average_order: Decimal = Decimal(0)
+    min_loyalty_points: int = 0
+
+    def requirement(self) -> str:
+        parts = [f"totalSpent >= {self.min_total_spent}"]
+        if self.min_order_count:
+            parts.append(f"orderCount >= {self.min_order_count}")
+        if self.min_average_order:
+            parts.append(f"averageOrderValue >= {self.min_average_order}")
+        if self.min_loyalty_points:
+            parts.append(f"loyaltyPoints >= {self.min_loyalty_points}")
+        return " and ".join(parts)
+
+
+TIER_RULES: dict[Tier, TierRule] = {
+    Tier.REGULAR: TierRule(),
+    Tier.PREMIUM: TierRule(Decimal(1000), 5, Decimal(100)),
+    Tier.VIP: TierRule(Decimal(10000), 20, Decimal(200), 5000),
+    Tier.ENTERPRISE: TierRule(Decimal(50000), 100, Decimal(500)),
+}
+TIER_ORDER = [Tier.REGULAR, Tier.PREMIUM, Tier.VIP, Tier.ENTERPRISE]
+
+NEW_CUSTOMER_DAYS = 30
+NEW_CUSTOMER_MAX_ORDERS = 2
+REGULAR_MIN_ORDERS = 2
+REGULAR_MAX_SPENT = Decimal(1000)
+HIGH_VALUE_MIN_AVERAGE = Decimal(200)
+FREQUENT_BUYER_MIN_ORDERS = 10
+FREQUENT_BUYER_WINDOW = timedelta(days=183)  # six months
+AT_RISK_DAYS = 90
+CHURNED_DAYS = 180
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """What the segment rules look at. Money is Decimal, rounded to cents."""
+
+    registration_date: datetime
+    total_spent: Decimal = Decimal(0)
+    order_count: int = 0
+    loyalty_points: int = 0
+    last_order_date: datetime | None = None
+    # Completion times of orders inside the frequent-buyer window, for its 6-month count.
+    recent_orders: tuple[datetime, ...] = ()
+
+    @property
+    def average_order_value(self) -> Decimal:
+        if self.order_count == 0:
+            return Decimal(0)
+        return (self.total_spent / self.order_count).quantize(CENT, ROUND_HALF_UP)
+
+    def last_activity(self) -> datetime:
+        return self.last_order_date or self.registration_date
+
+    def days_since_last_order(self, now: datetime) -> int | None:
+        return None if self.last_order_date is None else max((now - self.last_order_date).days, 0)
+
+    def orders_in_window(self, now: datetime) -> int:
+        return sum(1 for t in self.recent_orders if now - FREQUENT_BUYER_WINDOW < t <= now)
+
+    def with_order(self, amount: Decimal, completed_at: datetime, now: datetime) -> Metrics:
+        """An order counted once; out-of-order delivery keeps the latest date as the last order."""
+        last = max(filter(None, [self.last_order_date, completed_at]))
+        recent = tuple(sorted(t for t in (*self.recent_orders, completed_at) if now - FREQUENT_BUYER_WINDOW < t))
+        return replace(self, total_spent=(self.total_spent + amount).quantize(CENT), order_count=self.order_count + 1,
+                       last_order_date=last, recent_orders=recent)
+
+    def with_points(self, points: int) -> Metrics:
+        return replace(self, loyalty_points=max(self.loyalty_points + points, 0))
+
+    def to_dict(self, now: datetime) -> dict[str, Any]:
+        return {
+            "totalSpent": float(self.total_spent),
+            "orderCount": self.order_count,
+            "averageOrderValue": float(self.average_order_value),
+            "lastOrderDate": iso(self.last_order_date),
+            "daysSinceLastOrder": self.days_since_last_order(now),
+            "lifetimeValue": float(self.total_spent),
+            "ordersLast6Months": self.orders_in_window(now),
+        }
+
+
+def tier_qualifies(tier: Tier, metrics: Metrics) -> bool:
+    rule = TIER_RULES[tier]
+    return (metrics.total_spent >= rule.min_total_spent
+            and metrics.order_count >= rule.min_order_count
+            and metrics.average_order_value >= rule.min_average_order
+            and metrics.loyalty_points >= rule.min_loyalty_points)
+
+
+def tier_for(metrics: Metrics) -> Tier:
+    return next(t for t in reversed(TIER_ORDER) if tier_qualifies(t, metrics))
+
+
+def segment_for(metrics: Metrics, now: datetime) -> Segment:
+    idle = now - metrics.last_activity()
+    if idle >= timedelta(days=CHURNED_DAYS):
+        return Segment.CHURNED
+    if idle >= timedelta(days=AT_RISK_DAYS):
+        return Segment.AT_RISK
+    if now - metrics.registration_date < timedelta(days=NEW_CUSTOMER_DAYS) \
+            and metrics.order_count < NEW_CUSTOMER_MAX_ORDERS:
+        return Segment.NEW_CUSTOMER
+    if metrics.order_count and metrics.average_order_value >= HIGH_VALUE_MIN_AVERAGE:
+        return Segment.HIGH_VALUE
+    if metrics.orders_in_window(now) >= FREQUENT_BUYER_MIN_ORDERS:
+        return Segment.FREQUENT_BUYER
+    return Segment.REGULAR_CUSTOMER
+
+
+def next_boundary(metrics: Metrics, now: datetime) -> datetime | None:
+    """The next moment the segment can change with no new event: when the decay reminder is due."""
+    candidates: Iterable[datetime] = [
+        metrics.registration_date + timedelta(days=NEW_CUSTOMER_DAYS),
+        metrics.last_activity() + timedelta(days=AT_RISK_DAYS),
+        metrics.last_activity() + timedelta(days=CHURNED_DAYS),
+    ]
+    in_window = sorted(t for t in metrics.recent_orders if now - FREQUENT_BUYER_WINDOW < t <= now)
+    if len(in_window) >= FREQUENT_BUYER_MIN_ORDERS:
+        # Frequent buying lapses when the oldest order that keeps the count at 10 leaves the window.
+        candidates = [*candidates, in_window[-FREQUENT_BUYER_MIN_ORDERS] + FREQUENT_BUYER_WINDOW]
+    future = [t for t in candidates if t > now]
+    return min(future) if future else None
+
+
+def _percent(part: Decimal, whole: Decimal) -> float:
+    return float((part * 100 / whole).quantize(CENT, ROUND_HALF_UP))
+
+
+def next_tier(tier: Tier, metrics: Metrics) -> dict[str, Any] | None:
+    """Progress toward the tier above, measured on totalSpent as in the spec's example."""
+    position = TIER_ORDER.index(tier)
+    if position + 1 == len(TIER_ORDER):
+        return None
+    target = TIER_ORDER[position + 1]
+    rule = TIER_RULES[target]
+    remaining = max(rule.min_total_spent - metrics.total_spent, Decimal(0))
+    unmet = [
+        name for name, met in (
+            ("totalSpent", metrics.total_spent >= rule.min_total_spent),
+            ("orderCount", metrics.order_count >= rule.min_order_count),
+            ("averageOrderValue", metrics.average_order_value >= rule.min_average_order),
+            ("loyaltyPoints", metrics.loyalty_points >= rule.min_loyalty_points),
+        ) if not met
+    ]
+    return {
+        "tier": target.value,
+        "requirement": f"totalSpent >= {rule.min_total_spent}",
+        "progress": min(_percent(metrics.total_spent, rule.min_total_spent), 100.0),
+        "remaining": float(remaining.quantize(CENT)),
+        "allRequirements": rule.requirement(),
+        "unmetRequirements": unmet,
+    }
+
+
+QUALIFICATIONS: dict[str, str] = {
+    "premiumTier": TIER_RULES[Tier.PREMIUM].requirement(),
+    "vipTier": TIER_RULES[Tier.VIP].requirement(),
+    "enterpriseTier": TIER_RULES[Tier.ENTERPRISE].requirement(),
+    "highValueSegment": f"averageOrderValue >= {HIGH_VALUE_MIN_AVERAGE}",
+    "frequentBuyerSegment": f"orderCount in last 6 months >= {FREQUENT_BUYER_MIN_ORDERS}",
+}
+
+
+def _qualified(name: str, metrics: Metrics, now: datetime) -> bool:
+    match name:
+        case "premiumTier":
+            return tier_qualifies(Tier.PREMIUM, metrics)
+        case "vipTier":
+            return tier_qualifies(Tier.VIP, metrics)
+        case "enterpriseTier":
+            return tier_qualifies(Tier.ENTERPRISE, metrics)
+        case "highValueSegment":
+            return metrics.order_count > 0 and metrics.average_order_value >= HIGH_VALUE_MIN_AVERAGE
+        case "frequentBuyerSegment":
+            return metrics.orders_in_window(now) >= FREQUENT_BUYER_MIN_ORDERS
+    raise KeyError(name)
+
+
+def qualifications(metrics: Metrics, previous: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Each qualification with the time it was (last) achieved; losing one clears its achievedAt."""
+    result = {}
+    for name, requirement in QUALIFICATIONS.items():
+        qualified = _qualified(name, metrics, now)
+        earlier = previous.get(name, {})
+        achieved = earlier.get("achievedAt") if earlier.get("qualified") else None
+        result[name] = {
+            "qualified": qualified,
+            "requirement": requirement,
+            "achievedAt": (achieved or iso(now)) if qualified else None,
+        }
+    return result
+
+
+@dataclass(frozen=True)
+class Override:
+    """An admin's manual segment or tier, with why; it wins over the computed values until cleared."""
+
+    tier: Tier | None
+    segment: Segment | None
+    reason: str
+    set_by: str
+    set_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tier": self.tier, "segment": self.segment, "reason": self.reason, "setBy": self.set_by,
+                "setAt": iso(self.set_at)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Override:
+        set_at = parse_iso(data["setAt"])
+        assert set_at is not None
+        return cls(Tier(data["tier"]) if data.get("tier") else None,
+                   Segment(data["segment"]) if data.get("segment") else None,
+                   data["reason"], data["setBy"], set_at)
+
+
+@dataclass(frozen=True)
+class SegmentState:
+    """A customer's segmentation as the actor keeps it."""
+
+    metrics: Metrics
+    tier: Tier = Tier.REGULAR
+    segment: Segment = Segment.NEW_CUSTOMER
+    qualifications: dict[str, Any] = field(default_factory=dict)
+    override: Override | None = None
+    tier_achieved_at: datetime | None = None
+    segment_achieved_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def initial(cls, registration_date: datetime, default_tier: Tier = Tier.REGULAR) -> SegmentState:
+        metrics = Metrics(registration_date=registration_date)
+        return cls(metrics=metrics, tier=default_tier, segment=Segment.NEW_CUSTOMER,
+                   qualifications=qualifications(metrics, {}, registration_date),
+                   tier_achieved_at=registration_date, segment_achieved_at=registration_date,
+                   updated_at=registration_date)
+
+    @property
+    def effective_tier(self) -> Tier:
+        return self.override.tier if self.override and self.override.tier else self.tier
+
+    @property
+    def effective_segment(self) -> Segment:
+        return self.override.segment if self.override and self.override.segment else self.segment
+
+    def recomputed(self, metrics: Metrics, now: datetime) -> SegmentState:
+        tier, segment = tier_for(metrics), segment_for(metrics, now)
+        return replace(
+            self, metrics=metrics, tier=tier, segment=segment,
+            qualifications=qualifications(metrics, self.qualifications, now),
+            tier_achieved_at=self.tier_achieved_at if tier == self.tier else now,
+            segment_achieved_at=self.segment_achieved_at if segment == self.segment else now,
+            updated_at=now,
+        )
+
+    def with_override(self, override: Override | None, now: datetime) -> SegmentState:
+        return replace(self, override=override, updated_at=now)
+
+    def summary(self) -> dict[str, Any]:
+        """The segment part of GET /customers/{id}."""
+        return {
+            "tier": self.effective_tier.value,
+            "segment": self.effective_segment.value,
+            "loyaltyPoints": self.metrics.loyalty_points,
+            "totalSpent": float(self.metrics.total_spent),
+            "orderCount": self.metrics.order_count,
+            "averageOrderValue": float(self.metrics.average_order_value),
+        }
+
+    def view(self, customer_id: str, now: datetime) -> dict[str, Any]:
+        """GET /customers/{id}/segment."""
+        return {
+            "customerId": customer_id,
+            "tier": self.effective_tier.value,
+            "segment": self.effective_segment.value,
+            "computed": {"tier": self.tier.value, "segment": self.segment.value},
+            "override": self.override.to_dict() if self.override else None,
+            "loyaltyPoints": self.metrics.loyalty_points,
+            "metrics": self.metrics.to_dict(now),
+            "qualifications": self.qualifications,
+            "nextTier": next_tier(self.tier, self.metrics),
+            "nextReviewAt": iso(next_boundary(self.metrics, now)),
+            "updatedAt": iso(self.updated_at),
+        }
+
+    def to_state(self) -> dict[str, Any]:
+        m = self.metrics
+        return {
+            "metrics": {
+                "registrationDate": iso(m.registration_date), "totalSpent": str(m.total_spent),
+                "orderCount": m.order_count, "loyaltyPoints": m.loyalty_points,
+                "lastOrderDate": iso(m.last_order_date), "recentOrders": [iso(t) for t in m.recent_orders],
+            },
+            "tier": self.tier.value,
+            "segment": self.segment.value,
+            "qualifications": self.qualifications,
+            "override": self.override.to_dict() if self.override else None,
+            "tierAchievedAt": iso(self.tier_achieved_at),
+            "segmentAchievedAt": iso(self.segment_achieved_at),
+            "updatedAt": iso(self.updated_at),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SegmentState:
+        m = state["metrics"]
+        registration = parse_iso(m["registrationDate"])
+        assert registration is not None
+        metrics = Metrics(
+            registration_date=registration, total_spent=Decimal(m["totalSpent"]), order_count=m["orderCount"],
+            loyalty_points=m["loyaltyPoints"], last_order_date=parse_iso(m.get("lastOrderDate")),
+            recent_orders=tuple(t for t in map(parse_iso, m.get("recentOrders", [])) if t is not None),
+        )
+        return cls(
+            metrics=metrics, tier=Tier(state["tier"]), segment=Segment(state["segment"]),
+            qualifications=state.get("qualifications", {}),
+            override=Override.from_dict(state["override"]) if state.get("override") else None,
+            tier_achieved_at=parse_iso(state.get("tierAchievedAt")),
+            segment_achieved_at=parse_iso(state.get("segmentAchievedAt")),
+            updated_at=parse_iso(state.get("updatedAt")),
+        )

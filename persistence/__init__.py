@@ -1,0 +1,1 @@
+"""PostgreSQL: the durable record. asyncpg repositories with explicit transactions."""

@@ -1,0 +1,70 @@
+"""The spec's Redis cache: profile, segment and address views per customer, with their TTLs.
+
+Only a customer's actor writes its entries (after each committed change, and when it serves a read),
+so entries are refreshed in the same order as the changes; the API only reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+
+def profile_key(customer_id: str) -> str:
+    return f"customers:profile:{customer_id}"
+
+
+def segment_key(customer_id: str) -> str:
+    return f"customers:segment:{customer_id}"
+
+
+def addresses_key(customer_id: str) -> str:
+    return f"customers:addresses:{customer_id}"
+
+
+def session_key(session_id: str) -> str:
+    return f"customers:session:{session_id}"
+
+
+class ViewCache:
+    """Best effort: a cache failure never fails a request, it only costs a trip to the actor."""
+
+    def __init__(self, redis: Redis, *, ttl_profile: int, ttl_segment: int, ttl_addresses: int) -> None:
+        self._redis = redis
+        self._ttl = {"profile": ttl_profile, "segment": ttl_segment, "addresses": ttl_addresses}
+
+    async def get(self, key: str) -> Any | None:
+        try:
+            raw = await self._redis.get(key)
+        except RedisError as exc:
+            log.warning("cache read failed for %s: %s", key, exc)
+            return None
+        return None if raw is None else json.loads(raw)
+
+    async def put(self, kind: str, key: str, value: Any) -> None:
+        try:
+            await self._redis.set(key, json.dumps(value), ex=self._ttl[kind])
+        except RedisError as exc:
+            log.warning("cache write failed for %s: %s", key, exc)
+
+    async def put_profile(self, customer_id: str, value: Any) -> None:
+        await self.put("profile", profile_key(customer_id), value)
+
+    async def put_segment(self, customer_id: str, value: Any) -> None:
+        await self.put("segment", segment_key(customer_id), value)
+
+    async def put_addresses(self, customer_id: str, value: Any) -> None:
+        await self.put("addresses", addresses_key(customer_id), value)
+
+    async def purge(self, customer_id: str) -> None:
+        try:
+            await self._redis.delete(profile_key(customer_id), segment_key(customer_id),
+                                     addresses_key(customer_id))
+        except RedisError as exc:
+            log.warning("cache purge failed for %s: %s", customer_id, exc)

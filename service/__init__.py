@@ -1,0 +1,1 @@
+"""The composition root: settings, wiring of adapters, the ASGI app, background workers."""

@@ -1,0 +1,74 @@
+"""The ASGI app: the REST API, the CustomerActor host, and the event subscriptions in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from dapr.actor import ActorRuntime
+from dapr.actor.runtime.config import ActorRuntimeConfig
+from dapr.ext.fastapi import DaprActor
+from fastapi import FastAPI
+
+from actors.customer_actor import CustomerActor, actor_factory
+from actors.serialization import PlainJSONSerializer
+from api import credentials, customers, health
+from api.errors import install_error_handlers
+from api.middleware import RequestContextMiddleware
+from service.bootstrap import bootstrap
+from service.maintenance import Maintenance
+from service.relay import OutboxRelay
+from service.settings import Settings, get_settings
+from subscriptions.handlers import register_subscriptions
+
+log = logging.getLogger("customer-service")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    ActorRuntime.set_actor_config(ActorRuntimeConfig(actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout)))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = await bootstrap(settings)
+        app.state.container = container
+        serializer = PlainJSONSerializer()
+        await actor_host.register_actor(CustomerActor, message_serializer=serializer, state_serializer=serializer,
+                                        actor_factory=actor_factory(container.actor_dependencies()))
+        await container.store.ensure_activity_partitions(settings.clock.now())
+        workers = [
+            asyncio.create_task(OutboxRelay(container.store, container.publisher).run(), name="outbox-relay"),
+            asyncio.create_task(Maintenance(container.store, container.actors, settings.clock,
+                                            interval_seconds=settings.segment_update_interval).run(),
+                                name="maintenance"),
+        ]
+        log.info("customer-service ready on port %d", settings.service_port)
+        try:
+            yield
+        finally:
+            for worker in workers:
+                worker.cancel()
+            for worker in workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            await container.close()
+
+    app = FastAPI(title="customer-service", version="1.0.0", lifespan=lifespan,
+                  description="The e-commerce platform's single source of truth for customers.")
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    actor_host = DaprActor(app)
+    app.include_router(health.router)
+    app.include_router(credentials.router)
+    app.include_router(customers.router)
+    register_subscriptions(app, settings.pubsub_name)
+    return app
+
+
+app = create_app()

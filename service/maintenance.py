@@ -1,0 +1,59 @@
+"""Periodic work, every SEGMENT_UPDATE_INTERVAL seconds, on one replica at a time.
+
+- Monthly partitions of customer_activities for this month and the next.
+- The segment sweep: customers whose next segment boundary has passed get their actor's
+  review_segment called, catching anything a reminder missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from actors.client import ActorUnavailable, CustomerActorClient
+from domain.clock import Clock
+from domain.errors import DomainError
+from domain.ids import customer_id_of
+from persistence.store import UNAVAILABLE_ERRORS, Store
+
+log = logging.getLogger(__name__)
+
+SWEEP_LOCK_ID = 7_120_002
+SWEEP_BATCH = 500
+
+
+class Maintenance:
+    def __init__(self, store: Store, actors: CustomerActorClient, clock: Clock, *, interval_seconds: int) -> None:
+        self._store = store
+        self._actors = actors
+        self._clock = clock
+        self._interval = interval_seconds
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self._store.ensure_activity_partitions(self._clock.now())
+                await self.sweep_segments()
+            except UNAVAILABLE_ERRORS as exc:
+                log.warning("maintenance skipped, database unavailable: %s", exc)
+
+    async def sweep_segments(self) -> int:
+        async with self._store.pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", SWEEP_LOCK_ID):
+                return 0
+            rows = await conn.fetch(
+                "SELECT s.customer_id FROM customer_segments s JOIN customers c ON c.id = s.customer_id "
+                "WHERE s.next_review_at <= $1 AND c.status <> 'deleted' ORDER BY s.next_review_at LIMIT $2",
+                self._clock.now(), SWEEP_BATCH,
+            )
+        reviewed = 0
+        for row in rows:
+            try:
+                await self._actors.call(customer_id_of(row["customer_id"]), "review_segment")
+                reviewed += 1
+            except (DomainError, ActorUnavailable) as exc:
+                log.warning("segment sweep: %s not reviewed: %s", customer_id_of(row["customer_id"]), exc)
+        if reviewed:
+            log.info("segment sweep reviewed %d customer(s)", reviewed)
+        return reviewed

@@ -1,0 +1,84 @@
+"""All configuration, from the environment variables the spec lists (plus auth and Dapr settings).
+
+Defaults work for a local run started by scripts/up.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.clock import Clock
+from domain.segmentation import Tier
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    # Database
+    database_url: str = "postgresql://customers:customers@127.0.0.1:55432/customers_db"
+    database_max_connections: int = Field(25, ge=2)
+
+    # Redis cache
+    redis_url: str = "redis://127.0.0.1:56379/0"
+    redis_ttl_profile: int = 3600
+    redis_ttl_segment: int = 1800
+    redis_ttl_addresses: int = 7200
+
+    # Service discovery. CONSUL_URL is accepted for parity with the spec; Dapr's name resolution
+    # does discovery here, so it is not used.
+    consul_url: str = "http://localhost:8500"
+    service_name: str = "customer-service"
+    service_port: int = 8007
+
+    # External services, reached through Dapr service invocation by app id. The spec's URLs are
+    # accepted; the app id is what invocation needs.
+    order_service_url: str = "http://order-service:8004"
+    loyalty_service_url: str = "http://loyalty-service:8011"
+    order_service_app_id: str = "order-service"
+    loyalty_service_app_id: str = "loyalty-service"
+    dependency_timeout_ms: int = 200
+
+    # Customer configuration
+    default_tier: Tier = Tier.REGULAR
+    segment_update_interval: int = Field(3600, ge=1)
+    password_min_length: int = Field(8, ge=6)
+    session_timeout: int = 1800
+
+    # Auth
+    jwt_algorithm: str = "HS256"
+    jwt_secret: str = "local-development-secret-change-me-32bytes"  # noqa: S105 - local default only
+    jwt_public_key: str | None = None
+    jwt_issuer: str = "https://auth.local"
+    jwt_audience: str = "customer-service"
+    rate_limit_per_minute: int = 1000
+    login_max_failures: int = 5
+    login_failure_window: int = 900
+    max_body_bytes: int = 64 * 1024
+
+    # Dapr
+    dapr_http_port: int = 3500
+    dapr_host: str = "127.0.0.1"
+    pubsub_name: str = "pubsub"
+    actor_idle_timeout: int = 3600
+
+    # Time (tests run a fast clock; see domain.clock)
+    clock_rate: float = 1.0
+    clock_anchor: float = 0.0
+
+    log_level: str = "INFO"
+
+    @property
+    def dapr_url(self) -> str:
+        return f"http://{self.dapr_host}:{self.dapr_http_port}"
+
+    @property
+    def clock(self) -> Clock:
+        return Clock(rate=self.clock_rate, anchor=self.clock_anchor)
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,65 @@
+"""The inbound events this service accepts, as typed payloads.
+
+Producers publish the platform envelope (`eventId`, `eventType`, `data`, ...) on Dapr pub/sub, which
+delivers it as the CloudEvent's `data`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from domain.ids import customer_uuid
+
+ORDER_COMPLETED = "orders.order.completed"
+POINTS_EARNED = "loyalty.points.earned"
+DEAD_LETTER_TOPIC = "customers.deadletter"
+
+
+def _customer_id(value: str) -> str:
+    if customer_uuid(value) is None:
+        raise ValueError("must be a customer id (cust_ followed by 32 hex digits)")
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must carry a time zone")
+    return value
+
+
+CustomerIdField = Annotated[str, AfterValidator(_customer_id)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+D = TypeVar("D", bound=Payload)
+
+
+class OrderCompletedData(Payload):
+    orderId: str = Field(min_length=1, max_length=100)
+    customerId: CustomerIdField
+    amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    completedAt: Annotated[datetime, AfterValidator(_aware)]
+
+
+class PointsEarnedData(Payload):
+    customerId: CustomerIdField
+    points: int = Field(ge=-1_000_000, le=1_000_000)
+    reason: str | None = Field(None, max_length=200)
+
+
+class InboundEvent(Payload, Generic[D]):
+    eventId: str = Field(min_length=1, max_length=100)
+    data: D
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+OrderCompleted = InboundEvent[OrderCompletedData]
+PointsEarned = InboundEvent[PointsEarnedData]
