@@ -7,6 +7,7 @@ connection to the local daprd for the hot path (bench/actor_client.py measures t
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -29,7 +30,7 @@ class CustomerActorClient:
         try:
             response = await self._http.put(
                 f"{self._base}/{customer_id}/method/{method}",
-                content=b"" if request is None else json.dumps(request).encode(),
+                content=b"" if request is None else json.dumps({**request, "requestId": uuid.uuid4().hex}).encode(),
                 headers={"Content-Type": "application/json"},
             )
         except httpx.HTTPError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 CUSTOMER_STATE = "customer"
 SEGMENT_STATE = "segment"
 REVIEW_AT_STATE = "reviewAt"
+RECENT_REQUESTS_STATE = "recentRequests"
+# Daprd retries an actor call whose response it lost (a placement change cancels in-flight calls),
+# so each mutating call carries a request id and the actor answers a repeat from this memory.
+RECENT_REQUESTS_KEPT = 20
 
 
 @dataclass(frozen=True)
@@ -64,9 +69,16 @@ def typed_result(method: Method[P]) -> Method[P]:
 
     @functools.wraps(method)
     async def wrapper(self: CustomerActor, *args: P.args, **kwargs: P.kwargs) -> Result:
+        request_id = args[0].get("requestId") if args and isinstance(args[0], dict) else None
         try:
             await self._ensure_loaded()
-            return await method(self, *args, **kwargs)
+            if request_id is not None and request_id in self._recent:
+                return self._recent[request_id]  # a retried call: answer as the first attempt did
+            result = await method(self, *args, **kwargs)
+            if request_id is not None:
+                await self._remember(request_id, result)
+            await self._flush_state()
+            return result
         except DomainError as exc:
             return {"ok": False, "error": exc.to_dict()}
         except StoreUnavailable as exc:
@@ -94,6 +106,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):  # type: ignore[
         self._customer: Customer | None = None
         self._segment: SegmentState | None = None
         self._review_at: datetime | None = None
+        self._recent: OrderedDict[str, Result] = OrderedDict()
 
     # -- loading ----------------------------------------------------------------------------------
     async def _ensure_loaded(self) -> None:
@@ -108,6 +121,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):  # type: ignore[
             self._segment = SegmentState.from_state(segment) if segment else None
             _, review_at = await self._state_manager.try_get_state(REVIEW_AT_STATE)
             self._review_at = parse_iso(review_at)
+            _, recent = await self._state_manager.try_get_state(RECENT_REQUESTS_STATE)
+            self._recent = OrderedDict(recent or [])
         else:
             await self._rehydrate(reason="missing" if not has_state else "stale")
         self._loaded = True
@@ -122,6 +137,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):  # type: ignore[
         if self._customer.status is not Status.DELETED:
             await self._save_state()
             await self._schedule_review()
+            await self._flush_state()
 
     def _existing(self) -> tuple[Customer, SegmentState]:
         if self._customer is None or self._segment is None or self._customer.status is Status.DELETED:
@@ -142,9 +158,18 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):  # type: ignore[
         await self._refresh_cache()
 
     async def _save_state(self) -> None:
+        """Stages the working copy; `_flush_state` writes everything staged in one Dapr state transaction."""
         assert self._customer is not None and self._segment is not None
         await self._state_manager.set_state(CUSTOMER_STATE, self._customer.to_state())
         await self._state_manager.set_state(SEGMENT_STATE, self._segment.to_state())
+
+    async def _remember(self, request_id: str, result: Result) -> None:
+        self._recent[request_id] = result
+        while len(self._recent) > RECENT_REQUESTS_KEPT:
+            self._recent.popitem(last=False)
+        await self._state_manager.set_state(RECENT_REQUESTS_STATE, list(self._recent.items()))
+
+    async def _flush_state(self) -> None:
         try:
             await self._state_manager.save_state()
         except Exception as exc:  # the record is committed; a lost working copy is rebuilt from it
@@ -176,7 +201,6 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):  # type: ignore[
             await self.register_reminder(SEGMENT_REVIEW_REMINDER, b"", due, None)
         self._review_at = boundary
         await self._state_manager.set_state(REVIEW_AT_STATE, iso(boundary))
-        await self._state_manager.save_state()
 
     async def receive_reminder(self, name: str, state: bytes, due_time: timedelta, period: timedelta,
                                ttl: timedelta | None = None) -> None:
@@ -303,9 +327,9 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):  # type: ignore[
             await tx.enqueue(events=[CustomerErased(self.id.id, erased_at=now)], at=now,
                              correlation_id=request["correlationId"])
         self._customer = replace(self._customer, status=Status.DELETED)
-        for name in (CUSTOMER_STATE, SEGMENT_STATE, REVIEW_AT_STATE):
+        for name in (CUSTOMER_STATE, SEGMENT_STATE, REVIEW_AT_STATE, RECENT_REQUESTS_STATE):
             await self._state_manager.try_remove_state(name)
-        await self._state_manager.save_state()
+        self._recent.clear()
         await self.unregister_reminder(SEGMENT_REVIEW_REMINDER)
         self._review_at = None
         await self._deps.cache.purge(self.id.id)

@@ -284,7 +284,7 @@ class Stack:
 def python_app_argv(module_app: str, port: int) -> list[str]:
     """The argv that serves an ASGI app on loopback with this interpreter."""
     return [sys.executable, "-m", "uvicorn", module_app, "--host", "127.0.0.1", "--port", str(port),
-            "--no-access-log"]
+]
 
 
 def is_up(port: int) -> bool:

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from actors.customer_actor import CustomerActor, actor_factory
 from actors.serialization import PlainJSONSerializer
-from api import credentials, customers, health
+from api import credentials, customers, health, segments
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
 from service.bootstrap import bootstrap
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(credentials.router)
     app.include_router(customers.router)
+    app.include_router(segments.router)
     register_subscriptions(app, settings.pubsub_name)
     return app
 

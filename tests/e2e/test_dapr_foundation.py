@@ -1,0 +1,70 @@
+"""The three things everything else stands on, each failing if Dapr is not really in the path:
+actor state kept by daprd, reminders fired by the scheduler, pub/sub delivered by daprd."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from persistence.cache import profile_key
+from tests.e2e.conftest import Service, wait_for
+
+
+def order_event(customer_id: str, *, amount: str = "120.00", completed_at: datetime | None = None,
+                order_id: str | None = None, event_id: str | None = None) -> dict[str, object]:
+    return {
+        "eventId": event_id or f"evt_{uuid.uuid4().hex}",
+        "eventType": "OrderCompleted",
+        "data": {"orderId": order_id or f"ord_{uuid.uuid4().hex[:12]}", "customerId": customer_id,
+                 "amount": amount, "currency": "USD",
+                 "completedAt": (completed_at or datetime.now(UTC)).isoformat()},
+    }
+
+
+def test_actor_state_written_through_daprd_survives_an_app_restart(service: Service) -> None:
+    import redis
+
+    customer = service.create_customer(profile={"firstName": "Grace", "lastName": "Hopper"})
+    state = service.actor_state(customer["id"], "customer")
+    assert state.status_code == 200
+    assert state.json()["email"] == customer["email"]
+
+    service.restart_app()  # every actor of the old process is gone
+    redis.Redis.from_url(service.stack.redis_url).delete(profile_key(customer["id"]))
+
+    response = service.api("GET", f"/v1/customers/{customer['id']}")
+    assert response.status_code == 200
+    assert response.json()["data"]["customer"]["profile"]["firstName"] == "Grace"
+    assert service.actor_state(customer["id"], "customer").json()["email"] == customer["email"]
+
+
+def test_message_published_to_pubsub_reaches_the_subscription(service: Service) -> None:
+    customer = service.create_customer()
+    service.publish("orders.order.completed", order_event(customer["id"], amount="250.00"))
+
+    def counted() -> bool:
+        segment = service.api("GET", f"/v1/customers/{customer['id']}/segment").json()["data"]["segment"]
+        return bool(segment["metrics"]["orderCount"] == 1)
+
+    wait_for(counted, what="the order event to reach the actor")
+    segment = service.api("GET", f"/v1/customers/{customer['id']}/segment").json()["data"]["segment"]
+    assert segment["metrics"]["totalSpent"] == 250.0
+
+
+def test_reminder_fires_through_the_scheduler_and_changes_actor_state(service: Service) -> None:
+    customer = service.create_customer()
+    # The last order is 90 days old in 4 seconds: the actor's reminder for the at_risk boundary is due then.
+    almost_at_risk = datetime.now(UTC) - timedelta(days=90) + timedelta(seconds=4)
+    service.publish("orders.order.completed", order_event(customer["id"], completed_at=almost_at_risk))
+
+    def segment() -> str:
+        body = service.api("GET", f"/v1/customers/{customer['id']}/segment").json()
+        return str(body["data"]["segment"]["segment"])
+
+    wait_for(lambda: service.actor_state(customer["id"], "segment").status_code == 200
+             and service.actor_state(customer["id"], "segment").json()["metrics"]["orderCount"] == 1,
+             what="the order to be applied")
+    assert segment() == "new_customer"
+    wait_for(lambda: segment() == "at_risk", timeout=30, what="the reminder to move the customer to at_risk")
+    stored = service.actor_state(customer["id"], "segment").json()
+    assert stored["segment"] == "at_risk"
