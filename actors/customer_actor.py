@@ -13,11 +13,11 @@ import asyncio
 import functools
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, cast
 
 from dapr.actor import Actor, ActorId, Remindable
 from dapr.actor.runtime.context import ActorRuntimeContext
@@ -61,7 +61,7 @@ class ActorDependencies:
 
 
 P = ParamSpec("P")
-Method = Callable[Concatenate["CustomerActor", P], Awaitable[Result]]
+Method = Callable[Concatenate["CustomerActor", P], Coroutine[Any, Any, Result]]
 
 
 def typed_result(method: Method[P]) -> Method[P]:
@@ -91,14 +91,14 @@ def typed_result(method: Method[P]) -> Method[P]:
             return {"ok": False, "error": {"code": ErrorCode.INTERNAL_ERROR.name,
                                            "message": "internal error; it has been logged"}}
 
-    return wrapper
+    return cast(Method[P], wrapper)
 
 
 def ok(**data: Any) -> Result:
     return {"ok": True, **data}
 
 
-class CustomerActor(Actor, CustomerActorInterface, Remindable):  # type: ignore[misc]
+class CustomerActor(Actor, CustomerActorInterface, Remindable):
     def __init__(self, ctx: ActorRuntimeContext, actor_id: ActorId, deps: ActorDependencies) -> None:
         super().__init__(ctx, actor_id)
         self._deps = deps
@@ -159,7 +159,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):  # type: ignore[
 
     async def _save_state(self) -> None:
         """Stages the working copy; `_flush_state` writes everything staged in one Dapr state transaction."""
-        assert self._customer is not None and self._segment is not None
+        assert self._customer is not None
+        assert self._segment is not None
         await self._state_manager.set_state(CUSTOMER_STATE, self._customer.to_state())
         await self._state_manager.set_state(SEGMENT_STATE, self._segment.to_state())
 
@@ -367,7 +368,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):  # type: ignore[
 
     @typed_result
     async def change_password(self, request: dict[str, Any]) -> Result:
-        customer, segment = self._existing()
+        customer, _ = self._existing()
         customer.require_active()
         current_hash = await self._deps.store.password_hash(self.id.id)
         if current_hash is None or not await asyncio.to_thread(

@@ -19,37 +19,37 @@ Result = dict[str, Any]
 
 class CustomerActorInterface(ActorInterface):
     @actormethod(name="create")
-    async def create(self, request: dict) -> Result: ...  # type: ignore[type-arg]
+    async def create(self, request: dict[str, Any]) -> Result: ...
 
     @actormethod(name="get")
     async def get(self) -> Result: ...
 
     @actormethod(name="update")
-    async def update(self, request: dict) -> Result: ...  # type: ignore[type-arg]
+    async def update(self, request: dict[str, Any]) -> Result: ...
 
     @actormethod(name="deactivate")
-    async def deactivate(self, request: dict) -> Result: ...  # type: ignore[type-arg]
+    async def deactivate(self, request: dict[str, Any]) -> Result: ...
 
     @actormethod(name="erase")
-    async def erase(self, request: dict) -> Result: ...  # type: ignore[type-arg]
+    async def erase(self, request: dict[str, Any]) -> Result: ...
 
     @actormethod(name="export")
     async def export(self) -> Result: ...
 
     @actormethod(name="authenticate")
-    async def authenticate(self, request: dict) -> Result: ...  # type: ignore[type-arg]
+    async def authenticate(self, request: dict[str, Any]) -> Result: ...
 
     @actormethod(name="change_password")
-    async def change_password(self, request: dict) -> Result: ...  # type: ignore[type-arg]
+    async def change_password(self, request: dict[str, Any]) -> Result: ...
 
     @actormethod(name="get_segment")
     async def get_segment(self) -> Result: ...
 
     @actormethod(name="apply_order")
-    async def apply_order(self, request: dict) -> Result: ...  # type: ignore[type-arg]
+    async def apply_order(self, request: dict[str, Any]) -> Result: ...
 
     @actormethod(name="apply_points")
-    async def apply_points(self, request: dict) -> Result: ...  # type: ignore[type-arg]
+    async def apply_points(self, request: dict[str, Any]) -> Result: ...
 
     @actormethod(name="review_segment")
     async def review_segment(self) -> Result: ...

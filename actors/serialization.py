@@ -14,8 +14,9 @@ from typing import Any
 from dapr.serializers import DefaultJSONSerializer
 
 
-class PlainJSONSerializer(DefaultJSONSerializer):  # type: ignore[misc]
+class PlainJSONSerializer(DefaultJSONSerializer):
     def deserialize(self, data: bytes, data_type: type | None = object,
                     custom_hook: Callable[[bytes], object] | None = None) -> Any:
         obj = json.loads(data) if data else None
-        return custom_hook(obj) if callable(custom_hook) else obj
+        # As in the SDK, a hook receives the decoded object.
+        return custom_hook(obj) if callable(custom_hook) else obj  # type: ignore[arg-type]

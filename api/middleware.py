@@ -14,7 +14,7 @@ CORRELATION_HEADER = "x-correlation-id"
 def _correlation_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == CORRELATION_HEADER.encode() and 0 < len(value) <= 100:
-            return value.decode("latin-1")
+            return str(value.decode("latin-1"))
     return "corr_" + uuid.uuid4().hex
 
 

@@ -51,8 +51,8 @@ class PreferencesIn(Body):
 class CreateCustomerIn(Body):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
-    profile: ProfileIn = Field(default_factory=ProfileIn)
-    preferences: PreferencesIn = Field(default_factory=PreferencesIn)
+    profile: ProfileIn = Field(default_factory=lambda: ProfileIn())
+    preferences: PreferencesIn = Field(default_factory=lambda: PreferencesIn())
 
 
 class UpdateCustomerIn(Body):

@@ -46,7 +46,7 @@ customer-service is running.
         else:
             for name in ("placement", "scheduler", app.app_id, f"{app.app_id}-daprd", "redis"):
                 pid = stack.process(name).pid()
-                print(f"{name:24} {'running (pid %d)' % pid if pid else 'stopped'}")
+                print(f"{name:24} {f'running (pid {pid})' if pid else 'stopped'}")
             print(f"{'daprd healthy':24} {http_ok(f'http://127.0.0.1:{app.ports.http}/v1.0/healthz')}")
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)

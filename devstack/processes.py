@@ -140,7 +140,8 @@ def _terminate_group(pid: int, timeout: float) -> None:
 def http_ok(url: str, *, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback URLs only
-            return 200 <= response.status < 300
+            status: int = response.status
+            return 200 <= status < 300
     except (urllib.error.URLError, OSError):
         return False
 
@@ -148,7 +149,7 @@ def http_ok(url: str, *, timeout: float = 1.0) -> bool:
 def tcp_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
+        return bool(sock.connect_ex((host, port)) == 0)
 
 
 def free_port() -> int:

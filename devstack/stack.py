@@ -26,8 +26,8 @@ def dapr_bin_dir() -> Path:
     """The pinned Dapr runtime: DAPR_BIN_DIR if set, else what tools/dapr-runtime/build.sh builds or reuses."""
     if configured := os.environ.get("DAPR_BIN_DIR"):
         return Path(configured)
-    result = subprocess.run(  # noqa: S603
-        ["bash", str(DAPR_BUILD_SCRIPT)], capture_output=True, text=True, check=False
+    result = subprocess.run(  # noqa: S603 - our own build script
+        ["/usr/bin/env", "bash", str(DAPR_BUILD_SCRIPT)], capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
         raise StackError(f"building the Dapr runtime failed:\n{result.stderr}")

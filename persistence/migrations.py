@@ -28,4 +28,4 @@ if __name__ == "__main__":
     import os
 
     applied = apply_migrations(os.environ["DATABASE_URL"])
-    print(f"applied {applied} migration(s)")  # noqa: T201 - command-line entry point
+    print(f"applied {applied} migration(s)")

@@ -309,7 +309,9 @@ class Store:
         customer = await self._fetchrow("SELECT * FROM customers WHERE id = $1", key)
         if customer is None:
             raise DomainError(ErrorCode.CUSTOMER_NOT_FOUND, f"customer {customer_id} does not exist")
-        addresses = await self._fetch("SELECT * FROM customer_addresses WHERE customer_id = $1 ORDER BY created_at", key)
+        addresses = await self._fetch(
+            "SELECT * FROM customer_addresses WHERE customer_id = $1 ORDER BY created_at", key
+        )
         consents = await self._fetch("SELECT * FROM customer_consents WHERE customer_id = $1 ORDER BY id", key)
         segment = await self._fetchrow("SELECT * FROM customer_segments WHERE customer_id = $1", key)
         activities = await self._fetch(

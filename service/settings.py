@@ -19,7 +19,7 @@ class Settings(BaseSettings):
 
     # Database
     database_url: str = "postgresql://customers:customers@127.0.0.1:55432/customers_db"
-    database_max_connections: int = Field(25, ge=2)
+    database_max_connections: int = Field(default=25, ge=2)
 
     # Redis cache
     redis_url: str = "redis://127.0.0.1:56379/0"
@@ -43,8 +43,8 @@ class Settings(BaseSettings):
 
     # Customer configuration
     default_tier: Tier = Tier.REGULAR
-    segment_update_interval: int = Field(3600, ge=1)
-    password_min_length: int = Field(8, ge=6)
+    segment_update_interval: int = Field(default=3600, ge=1)
+    password_min_length: int = Field(default=8, ge=6)
     session_timeout: int = 1800
 
     # Auth
