@@ -102,3 +102,21 @@ def service(stack: Stack) -> Iterator[Service]:
     stack.start_dapr_app(app)
     with httpx.Client(timeout=30) as http:
         yield Service(stack, app, recorder, http)
+
+
+@pytest.fixture
+def db(service: Service) -> Iterator[Any]:
+    """A direct PostgreSQL connection, to check the durable record behind the API."""
+    import psycopg
+
+    with psycopg.connect(service.stack.database_url, autocommit=True) as conn:
+        yield conn
+
+
+def events_for(service: Service, topic: str, customer_id: str) -> list[dict[str, Any]]:
+    return [e for e in service.received(topic) if e["data"]["customerId"] == customer_id]
+
+
+def wait_for_events(service: Service, topic: str, customer_id: str, count: int = 1) -> list[dict[str, Any]]:
+    return list(wait_for(lambda: (found := events_for(service, topic, customer_id)) and len(found) >= count
+                         and found, what=f"{count} {topic} event(s) for {customer_id}"))

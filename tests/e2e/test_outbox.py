@@ -1,0 +1,30 @@
+"""An event whose write committed is delivered even if the process dies before publishing it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from domain.ids import customer_uuid
+from service.relay import RELAY_LOCK_ID
+from tests.e2e.conftest import Service, events_for, wait_for, wait_for_events
+
+
+def test_event_committed_before_a_crash_is_published_after_restart(service: Service, db: Any) -> None:
+    # Holding the relay's advisory lock keeps it from publishing: the write commits, the event waits.
+    with psycopg.connect(service.stack.database_url) as blocker:
+        blocker.execute("SELECT pg_advisory_lock(%s)", (RELAY_LOCK_ID,))
+        customer = service.create_customer()
+        pending = db.execute("SELECT count(*) FROM outbox WHERE customer_id = %s AND published_at IS NULL",
+                             (customer_uuid(customer["id"]),)).fetchone()[0]
+        assert pending == 1
+        service.kill_app()  # SIGKILL: no shutdown hook runs
+        assert events_for(service, "customers.customer.created", customer["id"]) == []
+        blocker.execute("SELECT pg_advisory_unlock(%s)", (RELAY_LOCK_ID,))
+
+    service.restart_app()
+    [event] = wait_for_events(service, "customers.customer.created", customer["id"])
+    assert event["data"]["email"] == customer["email"]
+    wait_for(lambda: db.execute("SELECT published_at IS NOT NULL FROM outbox WHERE customer_id = %s",
+                                (customer_uuid(customer["id"]),)).fetchone()[0], what="the row marked published")
