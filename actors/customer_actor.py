@@ -24,6 +24,7 @@ from dapr.actor.runtime.context import ActorRuntimeContext
 
 from actors.interface import SEGMENT_REVIEW_REMINDER, CustomerActorInterface, Result
 from domain import passwords
+from domain.addresses import AddressBook
 from domain.clock import Clock, iso, parse_iso
 from domain.customer import Customer, Status
 from domain.errors import DomainError, ErrorCode, not_found
@@ -35,7 +36,8 @@ from domain.events import (
     CustomerSegmentChanged,
     Event,
 )
-from domain.segmentation import SegmentState, Tier, next_boundary
+from domain.ids import new_address_id
+from domain.segmentation import Override, Segment, SegmentState, Tier, next_boundary
 from domain.validation import check_password
 from persistence.cache import ViewCache
 from persistence.store import Activity, Store, StoreUnavailable, Tx
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 
 CUSTOMER_STATE = "customer"
 SEGMENT_STATE = "segment"
+ADDRESSES_STATE = "addresses"
 REVIEW_AT_STATE = "reviewAt"
 RECENT_REQUESTS_STATE = "recentRequests"
 # Daprd retries an actor call whose response it lost (a placement change cancels in-flight calls),
@@ -105,6 +108,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         self._loaded = False
         self._customer: Customer | None = None
         self._segment: SegmentState | None = None
+        self._addresses = AddressBook()
         self._review_at: datetime | None = None
         self._recent: OrderedDict[str, Result] = OrderedDict()
 
@@ -119,6 +123,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
             self._customer = Customer.from_state(state)
             _, segment = await self._state_manager.try_get_state(SEGMENT_STATE)
             self._segment = SegmentState.from_state(segment) if segment else None
+            _, addresses = await self._state_manager.try_get_state(ADDRESSES_STATE)
+            self._addresses = AddressBook.from_list(addresses or [])
             _, review_at = await self._state_manager.try_get_state(REVIEW_AT_STATE)
             self._review_at = parse_iso(review_at)
             _, recent = await self._state_manager.try_get_state(RECENT_REQUESTS_STATE)
@@ -130,9 +136,9 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     async def _rehydrate(self, *, reason: str) -> None:
         record = await self._deps.store.load_customer(self.id.id)
         if record is None:
-            self._customer, self._segment = None, None
+            self._customer, self._segment, self._addresses = None, None, AddressBook()
             return
-        self._customer, self._segment = record
+        self._customer, self._segment, self._addresses = record.customer, record.segment, record.addresses
         log.info("rehydrated %s from PostgreSQL (Dapr state %s)", self.id.id, reason)
         if self._customer.status is not Status.DELETED:
             await self._save_state()
@@ -147,13 +153,15 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     # -- the write path -----------------------------------------------------------------------------
     async def _commit(self, write: Callable[[Tx], Awaitable[None]], *, customer: Customer,
                       segment: SegmentState, events: Sequence[Event], activity: Activity | None,
-                      correlation_id: str) -> None:
+                      correlation_id: str, addresses: AddressBook | None = None) -> None:
         async with self._deps.store.transaction() as tx:
             await write(tx)
             if activity is not None:
                 await tx.add_activity(customer_id=self.id.id, activity=activity)
             await tx.enqueue(events=events, at=self._deps.clock.now(), correlation_id=correlation_id)
         self._customer, self._segment = customer, segment
+        if addresses is not None:
+            self._addresses = addresses
         await self._save_state()
         await self._refresh_cache()
 
@@ -163,6 +171,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         assert self._segment is not None
         await self._state_manager.set_state(CUSTOMER_STATE, self._customer.to_state())
         await self._state_manager.set_state(SEGMENT_STATE, self._segment.to_state())
+        await self._state_manager.set_state(ADDRESSES_STATE, self._addresses.to_list())
 
     async def _remember(self, request_id: str, result: Result) -> None:
         self._recent[request_id] = result
@@ -182,6 +191,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         customer, segment = self._existing()
         await self._deps.cache.put_profile(self.id.id, self._view(customer, segment))
         await self._deps.cache.put_segment(self.id.id, segment.view(self.id.id, self._deps.clock.now()))
+        await self._deps.cache.put_addresses(self.id.id, self._addresses.to_list())
 
     def _view(self, customer: Customer, segment: SegmentState) -> dict[str, Any]:
         return {"customer": customer.view(segment.summary()), "etag": customer.etag}
@@ -328,7 +338,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
             await tx.enqueue(events=[CustomerErased(self.id.id, erased_at=now)], at=now,
                              correlation_id=request["correlationId"])
         self._customer = replace(self._customer, status=Status.DELETED)
-        for name in (CUSTOMER_STATE, SEGMENT_STATE, REVIEW_AT_STATE, RECENT_REQUESTS_STATE):
+        self._addresses = AddressBook()
+        for name in (CUSTOMER_STATE, SEGMENT_STATE, ADDRESSES_STATE, REVIEW_AT_STATE, RECENT_REQUESTS_STATE):
             await self._state_manager.try_remove_state(name)
         self._recent.clear()
         await self.unregister_reminder(SEGMENT_REVIEW_REMINDER)
@@ -457,6 +468,83 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         else:
             await self._schedule_review()
         return ok(changed=changed, segment=(after if changed else segment).summary())
+
+
+    # -- address book -----------------------------------------------------------------------------------
+    @typed_result
+    async def list_addresses(self) -> Result:
+        self._existing()
+        addresses = self._addresses.to_list()
+        await self._deps.cache.put_addresses(self.id.id, addresses)
+        return ok(addresses=addresses)
+
+    async def _change_addresses(self, book: AddressBook, *, activity: str, address_id: str,
+                                request: dict[str, Any]) -> None:
+        customer, segment = self._existing()
+        customer.require_active()
+        bumped = customer.bumped()
+        now = self._deps.clock.now()
+
+        async def write(tx: Tx) -> None:
+            await tx.bump_version(customer_id=self.id.id, expected=customer.version, new=bumped.version)
+            await tx.save_address_book(customer_id=self.id.id, book=book)
+
+        await self._commit(write, customer=bumped, segment=segment, addresses=book, events=[],
+                           activity=Activity(activity, {"addressId": address_id}, now, **request.get("context", {})),
+                           correlation_id=request["correlationId"])
+
+    @typed_result
+    async def add_address(self, request: dict[str, Any]) -> Result:
+        self._existing()
+        book, address = self._addresses.add(address_id=new_address_id(), request=request["address"],
+                                            now=self._deps.clock.now())
+        await self._change_addresses(book, activity="address_added", address_id=address.id, request=request)
+        return ok(address=address.to_dict(), addresses=book.to_list())
+
+    @typed_result
+    async def update_address(self, request: dict[str, Any]) -> Result:
+        self._existing()
+        book, address = self._addresses.update(address_id=request["addressId"], changes=request["changes"],
+                                               now=self._deps.clock.now())
+        await self._change_addresses(book, activity="address_updated", address_id=address.id, request=request)
+        return ok(address=address.to_dict(), addresses=book.to_list())
+
+    @typed_result
+    async def remove_address(self, request: dict[str, Any]) -> Result:
+        self._existing()
+        book = self._addresses.remove(address_id=request["addressId"], now=self._deps.clock.now())
+        await self._change_addresses(book, activity="address_removed", address_id=request["addressId"],
+                                     request=request)
+        return ok(addresses=book.to_list())
+
+    # -- admin override and analytics -------------------------------------------------------------------
+    @typed_result
+    async def override_segment(self, request: dict[str, Any]) -> Result:
+        _, segment = self._existing()
+        now = self._deps.clock.now()
+        override = Override(Tier(request["tier"]) if request.get("tier") else None,
+                            Segment(request["segment"]) if request.get("segment") else None,
+                            request["reason"], request["setBy"], now)
+        after = segment.with_override(override, now)
+        await self._change_segment(after, reason="manual_override", correlation_id=request["correlationId"],
+                                   activity=Activity("segment_overridden", override.to_dict(), now))
+        return ok(segment=after.view(self.id.id, now))
+
+    @typed_result
+    async def clear_override(self, request: dict[str, Any]) -> Result:
+        _, segment = self._existing()
+        now = self._deps.clock.now()
+        if segment.override is None:
+            return ok(segment=segment.view(self.id.id, now))
+        after = segment.with_override(None, now)
+        await self._change_segment(after, reason="override_cleared", correlation_id=request["correlationId"],
+                                   activity=Activity("segment_override_cleared", {"setBy": request["setBy"]}, now))
+        return ok(segment=after.view(self.id.id, now))
+
+    @typed_result
+    async def analytics(self) -> Result:
+        self._existing()
+        return ok(analytics=await self._deps.store.analytics(self.id.id, self._deps.clock.now()))
 
 
 class _Duplicate(Exception):

@@ -157,3 +157,25 @@ def envelope(data: dict[str, Any]) -> dict[str, Any]:
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 412, 413, 429, 503)
 }
+
+
+class AddressIn(Body):
+    type: Literal["shipping", "billing", "both"] | None = None
+    is_default: bool | None = None
+    first_name: str | None = Field(None, max_length=100)
+    last_name: str | None = Field(None, max_length=100)
+    company: str | None = Field(None, max_length=100)
+    street: str | None = Field(None, max_length=255)
+    street2: str | None = Field(None, max_length=255)
+    city: str | None = Field(None, max_length=100)
+    state: str | None = Field(None, max_length=50)
+    zip_code: str | None = Field(None, max_length=20)
+    country: str | None = Field(None, max_length=2)
+    phone: str | None = Field(None, max_length=20)
+
+
+class SegmentOverrideIn(Body):
+    tier: Literal["regular", "premium", "vip", "enterprise"] | None = None
+    segment: Literal["new_customer", "regular_customer", "high_value", "frequent_buyer", "at_risk",
+                     "churned"] | None = None
+    reason: str = Field(min_length=3, max_length=500)

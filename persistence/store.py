@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,14 +18,18 @@ from typing import Any
 
 import asyncpg
 
+from domain.addresses import Address, AddressBook
 from domain.clock import iso
 from domain.customer import ConsentChange, Customer, Status
 from domain.errors import DomainError, ErrorCode
 from domain.events import Event, envelope
-from domain.ids import customer_id_of, customer_uuid
+from domain.ids import address_id_of, address_uuid, customer_id_of, customer_uuid
 from domain.segmentation import SegmentState, next_boundary
 
 OUTBOX_CHANNEL = "outbox"
+# Address fields in the order of their customer_addresses columns.
+ADDRESS_COLUMNS = ("firstName", "lastName", "company", "street", "street2", "city", "state", "zipCode",
+                   "country", "phone")
 
 
 class StoreUnavailable(Exception):
@@ -52,6 +56,15 @@ class Activity:
     session_id: str | None = None
     ip_address: str | None = None
     user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """Everything an actor holds, as PostgreSQL has it."""
+
+    customer: Customer
+    segment: SegmentState
+    addresses: AddressBook
 
 
 @dataclass(frozen=True)
@@ -172,16 +185,47 @@ class Tx:
             json.dumps([iso(t) for t in m.recent_orders]), next_boundary(m, now),
         )
 
-    async def add_activity(self, *, customer_id: str, activity: Activity) -> None:
+    async def save_address_book(self, *, customer_id: str, book: AddressBook) -> None:
+        """Makes the stored book equal `book`; defaults are cleared first, so the one-default-per-type
+        index never sees two defaults mid-change."""
+        key = _key(customer_id)
+        keep = [address_uuid(a.id) for a in book.addresses]
+        await self._conn.execute("DELETE FROM customer_addresses WHERE customer_id = $1 AND NOT (id = ANY($2))",
+                                 key, keep)
         await self._conn.execute(
+            "UPDATE customer_addresses SET is_default = FALSE WHERE customer_id = $1 AND id = ANY($2)",
+            key, [address_uuid(a.id) for a in book.addresses if not a.is_default],
+        )
+        await self._conn.executemany(
             """
+            INSERT INTO customer_addresses (id, customer_id, type, is_default, first_name, last_name, company, street,
+                street2, city, state, zip_code, country, phone, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            ON CONFLICT (id) DO UPDATE SET type = $3, is_default = $4, first_name = $5, last_name = $6,
+                company = $7, street = $8, street2 = $9, city = $10, state = $11, zip_code = $12, country = $13,
+                phone = $14, updated_at = $16
+            """,
+            [(address_uuid(a.id), key, a.type, a.is_default, *(a.fields[name] for name in ADDRESS_COLUMNS),
+              a.created_at, a.updated_at) for a in book.addresses],
+        )
+
+    async def add_activity(self, *, customer_id: str, activity: Activity) -> None:
+        args = (_key(customer_id), activity.activity_type, json.dumps(activity.data), activity.session_id,
+                activity.ip_address, activity.user_agent, activity.occurred_at)
+        insert = """
             INSERT INTO customer_activities (customer_id, activity_type, activity_data, session_id, ip_address,
                 user_agent, occurred_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
-            """,
-            _key(customer_id), activity.activity_type, json.dumps(activity.data), activity.session_id,
-            activity.ip_address, activity.user_agent, activity.occurred_at,
-        )
+        """
+        try:
+            async with self._conn.transaction():  # a savepoint: the outer transaction survives a miss
+                await self._conn.execute(insert, *args)
+        except asyncpg.CheckViolationError as exc:
+            if "no partition" not in str(exc):
+                raise
+            # The maintenance tick creates partitions ahead; this covers a month it has not reached.
+            await self._conn.execute("SELECT ensure_activity_partitions($1, 0)", activity.occurred_at)
+            await self._conn.execute(insert, *args)
 
     async def add_consents(self, *, customer_id: str, consents: Sequence[ConsentChange]) -> None:
         await self._conn.executemany(
@@ -267,7 +311,7 @@ class Store:
         created: int = await self._pool.fetchval("SELECT ensure_activity_partitions($1, $2)", now, months_ahead)
         return created
 
-    async def load_customer(self, customer_id: str) -> tuple[Customer, SegmentState] | None:
+    async def load_customer(self, customer_id: str) -> CustomerRecord | None:
         """The customer as PostgreSQL has it, to rebuild an actor whose Dapr state is gone."""
         key = customer_uuid(customer_id)
         if key is None:
@@ -280,9 +324,12 @@ class Store:
             key,
         )
         segment_row = await self._fetchrow("SELECT * FROM customer_segments WHERE customer_id = $1", key)
+        address_rows = await self._fetch(
+            "SELECT * FROM customer_addresses WHERE customer_id = $1 ORDER BY created_at", key
+        )
         customer = _customer_from_row(row, consents)
-        segment = _segment_from_row(segment_row, customer.registration_date)
-        return customer, segment
+        return CustomerRecord(customer, _segment_from_row(segment_row, customer.registration_date),
+                              AddressBook(tuple(_address_from_row(a) for a in address_rows)))
 
     async def customer_version(self, customer_id: str) -> int | None:
         key = customer_uuid(customer_id)
@@ -320,11 +367,67 @@ class Store:
         orders = await self._fetch("SELECT * FROM customer_orders WHERE customer_id = $1 ORDER BY completed_at", key)
         return {
             "customer": _public_record(customer, drop={"password_hash"}),
-            "addresses": [_public_record(a) for a in addresses],
+            "addresses": [_public_record(a, id_of=address_id_of) for a in addresses],
             "consentHistory": [_public_record(c) for c in consents],
             "segment": _public_record(segment) if segment else None,
             "activities": [_public_record(a) for a in activities],
             "orders": [_public_record(o) for o in orders],
+        }
+
+
+    async def segment_counts(self) -> dict[str, Any]:
+        """Customers per tier and per segment, over every customer not erased."""
+        rows = await self._fetch(
+            "SELECT s.tier, s.segment, count(*) AS customers FROM customer_segments s "
+            "JOIN customers c ON c.id = s.customer_id WHERE c.status <> 'deleted' GROUP BY s.tier, s.segment"
+        )
+        tiers: dict[str, int] = {}
+        segments: dict[str, int] = {}
+        for row in rows:
+            tiers[row["tier"]] = tiers.get(row["tier"], 0) + row["customers"]
+            segments[row["segment"]] = segments.get(row["segment"], 0) + row["customers"]
+        return {"total": sum(tiers.values()), "tiers": tiers, "segments": segments}
+
+    async def analytics(self, customer_id: str, now: datetime) -> dict[str, Any]:
+        """Activity counts by type over 30/90/365 days, last activity, and order cadence."""
+        key = _key(customer_id)
+        rows = await self._fetch(
+            """
+            SELECT activity_type,
+                   count(*) FILTER (WHERE occurred_at > $2 - INTERVAL '30 days') AS last30,
+                   count(*) FILTER (WHERE occurred_at > $2 - INTERVAL '90 days') AS last90,
+                   count(*) AS last365,
+                   max(occurred_at) AS latest
+            FROM customer_activities
+            WHERE customer_id = $1 AND occurred_at > $2 - INTERVAL '365 days' AND occurred_at <= $2
+            GROUP BY activity_type ORDER BY activity_type
+            """,
+            key, now,
+        )
+        orders = await self._fetchrow(
+            "SELECT count(*) AS n, min(completed_at) AS first, max(completed_at) AS last "
+            "FROM customer_orders WHERE customer_id = $1", key,
+        )
+        assert orders is not None
+        count = int(orders["n"])
+        cadence = None
+        if count >= 2:
+            cadence = round((orders["last"] - orders["first"]).total_seconds() / 86400 / (count - 1), 1)
+        latest = max((r["latest"] for r in rows), default=None)
+        return {
+            "customerId": customer_id,
+            "activityCounts": {
+                window: {r["activity_type"]: int(r[column]) for r in rows if r[column]}
+                for window, column in (("last30Days", "last30"), ("last90Days", "last90"), ("last365Days", "last365"))
+            },
+            "lastActivityAt": iso(latest),
+            "orders": {
+                "count": count,
+                "firstOrderAt": iso(orders["first"]),
+                "lastOrderAt": iso(orders["last"]),
+                "averageDaysBetweenOrders": cadence,
+            },
+            "asOf": iso(now),
         }
 
 
@@ -351,6 +454,14 @@ def _customer_from_row(row: asyncpg.Record, consents: Sequence[asyncpg.Record]) 
     )
 
 
+def _address_from_row(row: asyncpg.Record) -> Address:
+    columns = ("first_name", "last_name", "company", "street", "street2", "city", "state", "zip_code", "country",
+               "phone")
+    return Address(address_id_of(row["id"]), row["type"], bool(row["is_default"]),
+                   {name: row[column] for name, column in zip(ADDRESS_COLUMNS, columns, strict=True)},
+                   row["created_at"], row["updated_at"])
+
+
 def _segment_from_row(row: asyncpg.Record | None, registration_date: datetime) -> SegmentState:
     if row is None:
         return SegmentState.initial(registration_date)
@@ -373,14 +484,18 @@ def _segment_from_row(row: asyncpg.Record | None, registration_date: datetime) -
     })
 
 
-def _public_record(row: asyncpg.Record, drop: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+def _public_record(row: asyncpg.Record, drop: frozenset[str] | set[str] = frozenset(),
+                   id_of: Callable[[uuid.UUID], str] | None = None) -> dict[str, Any]:
     """A row as JSON-ready data: UUIDs as public ids, times as ISO 8601, JSONB decoded."""
     out: dict[str, Any] = {}
     for name, value in row.items():
         if name in drop:
             continue
         if isinstance(value, uuid.UUID):
-            value = customer_id_of(value) if name == "customer_id" or (name == "id" and "email" in row) else str(value)
+            if name == "customer_id" or (name == "id" and "email" in row):
+                value = customer_id_of(value)
+            else:
+                value = id_of(value) if name == "id" and id_of else str(value)
         elif isinstance(value, datetime):
             value = iso(value)
         elif hasattr(value, "isoformat"):

@@ -14,6 +14,7 @@ from api.ratelimit import RateLimiter
 from api.sessions import SessionStore
 from persistence.cache import ViewCache
 from persistence.store import Store
+from service.dependencies import UpstreamClient
 from service.publisher import DaprPublisher
 from service.settings import Settings
 
@@ -30,6 +31,7 @@ class Container:
     rate_limiter: RateLimiter
     sessions: SessionStore
     publisher: DaprPublisher
+    upstream: UpstreamClient
 
     def actor_dependencies(self) -> ActorDependencies:
         return ActorDependencies(store=self.store, cache=self.cache, clock=self.settings.clock,
@@ -60,4 +62,5 @@ async def bootstrap(settings: Settings) -> Container:
         rate_limiter=RateLimiter(redis, per_minute=settings.rate_limit_per_minute),
         sessions=SessionStore(redis, timeout=settings.session_timeout),
         publisher=DaprPublisher(http, settings.dapr_url, settings.pubsub_name),
+        upstream=UpstreamClient(http, settings.dapr_url, timeout_ms=settings.dependency_timeout_ms),
     )

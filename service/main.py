@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from actors.customer_actor import CustomerActor, actor_factory
 from actors.serialization import PlainJSONSerializer
-from api import credentials, customers, health, segments
+from api import addresses, analytics, credentials, customers, health, segments
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
 from service.bootstrap import bootstrap
@@ -66,8 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     actor_host = DaprActor(app)
     app.include_router(health.router)
     app.include_router(credentials.router)
+    app.include_router(segments.router)  # before customers: /segments is not a customer id
     app.include_router(customers.router)
-    app.include_router(segments.router)
+    app.include_router(addresses.router)
+    app.include_router(analytics.router)
     register_subscriptions(app, settings.pubsub_name)
     return app
 

@@ -68,8 +68,9 @@ async def test_rehydration_reads_back_what_was_written(store: Store) -> None:
     customer = await create(store)
     loaded = await store.load_customer(customer.id)
     assert loaded is not None
-    assert loaded[0] == customer
-    assert loaded[1].segment.value == "new_customer"
+    assert loaded.customer == customer
+    assert loaded.segment.segment.value == "new_customer"
+    assert loaded.addresses.addresses == ()
 
 
 async def test_an_order_counts_once(store: Store) -> None:
