@@ -394,12 +394,12 @@ class Store:
         rows = await self._fetch(
             """
             SELECT activity_type,
-                   count(*) FILTER (WHERE occurred_at > $2 - INTERVAL '30 days') AS last30,
-                   count(*) FILTER (WHERE occurred_at > $2 - INTERVAL '90 days') AS last90,
+                   count(*) FILTER (WHERE occurred_at > $2::timestamptz - INTERVAL '30 days') AS last30,
+                   count(*) FILTER (WHERE occurred_at > $2::timestamptz - INTERVAL '90 days') AS last90,
                    count(*) AS last365,
                    max(occurred_at) AS latest
             FROM customer_activities
-            WHERE customer_id = $1 AND occurred_at > $2 - INTERVAL '365 days' AND occurred_at <= $2
+            WHERE customer_id = $1 AND occurred_at > $2::timestamptz - INTERVAL '365 days' AND occurred_at <= $2
             GROUP BY activity_type ORDER BY activity_type
             """,
             key, now,

@@ -21,6 +21,7 @@ from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
 
 SERVICE_ID = "customer-service"
 RECORDER_ID = "event-recorder"
+ORDER_SERVICE_ID = "order-service"
 
 
 @dataclass
@@ -69,6 +70,13 @@ class Service:
     def kill_app(self) -> None:
         self.stack.process(self.app.app_id).kill()
 
+    def restart_app_with(self, **env: str) -> None:
+        """Restarts the service with other settings (e.g. a fast clock); the same ports and daprd."""
+        self.stack.process(self.app.app_id).stop()
+        self.app = service_app(self.app.ports, **env)
+        self.stack.start_app(self.app)
+        self.stack.wait_healthy(self.app)
+
 
 def admin() -> dict[str, str]:
     return bearer("svc:e2e-admin", "customers:admin")
@@ -102,6 +110,17 @@ def service(stack: Stack) -> Iterator[Service]:
     stack.start_dapr_app(app)
     with httpx.Client(timeout=30) as http:
         yield Service(stack, app, recorder, http)
+
+
+@pytest.fixture(scope="session")
+def order_service(service: Service) -> Iterator[DaprApp]:
+    """The stand-in Order Service as a second Dapr app with its own daprd."""
+    ports = SidecarPorts.free()
+    app = DaprApp(app_id=ORDER_SERVICE_ID, ports=ports,
+                  app_argv=python_app_argv("tests.support.order_service:app", ports.app))
+    service.stack.start_dapr_app(app)
+    yield app
+    service.stack.stop_dapr_app(ORDER_SERVICE_ID)
 
 
 @pytest.fixture

@@ -1,0 +1,111 @@
+"""Order and loyalty events through Dapr pub/sub: exactly once in effect, order-independent, dead letters,
+and retried while PostgreSQL is down."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Service, events_for, wait_for
+from tests.e2e.test_dapr_foundation import order_event
+
+
+def segment(service: Service, customer_id: str) -> dict[str, Any]:
+    response = service.api("GET", f"/v1/customers/{customer_id}/segment")
+    assert response.status_code == 200
+    return dict(response.json()["data"]["segment"])
+
+
+def wait_orders(service: Service, customer_id: str, count: int) -> dict[str, Any]:
+    return dict(wait_for(lambda: (s := segment(service, customer_id))["metrics"]["orderCount"] == count and s,
+                         what=f"{count} order(s) counted"))
+
+
+def dead_letters(service: Service, marker: str) -> list[dict[str, Any]]:
+    return [e for e in service.received("customers.deadletter") if marker in str(e)]
+
+
+def test_the_same_event_twice_and_two_events_for_one_order_count_once(service: Service) -> None:
+    customer = service.create_customer()
+    event = order_event(customer["id"], amount="100.00")
+    service.publish("orders.order.completed", event)
+    service.publish("orders.order.completed", event)
+    same_order = order_event(customer["id"], amount="100.00", order_id=event["data"]["orderId"])  # type: ignore[index]
+    service.publish("orders.order.completed", same_order)
+    marker = order_event(customer["id"], amount="1.00")
+    service.publish("orders.order.completed", marker)  # delivered after the others: when it counts, they did
+    metrics = wait_orders(service, customer["id"], 2)["metrics"]
+    assert metrics["totalSpent"] == 101.0
+
+
+def test_out_of_order_delivery_keeps_the_latest_order_date(service: Service) -> None:
+    customer = service.create_customer()
+    now = datetime.now(UTC).replace(microsecond=0)
+    service.publish("orders.order.completed", order_event(customer["id"], completed_at=now - timedelta(days=1)))
+    service.publish("orders.order.completed", order_event(customer["id"], completed_at=now - timedelta(days=5)))
+    metrics = wait_orders(service, customer["id"], 2)["metrics"]
+    assert metrics["lastOrderDate"] == (now - timedelta(days=1)).isoformat().replace("+00:00", "Z")
+    assert metrics["daysSinceLastOrder"] == 1
+
+
+def test_loyalty_points_count_once(service: Service) -> None:
+    customer = service.create_customer()
+    event = {"eventId": f"evt_{uuid.uuid4().hex}", "eventType": "LoyaltyPointsEarned",
+             "data": {"customerId": customer["id"], "points": 250, "reason": "order"}}
+    service.publish("loyalty.points.earned", event)
+    service.publish("loyalty.points.earned", event)
+    wait_for(lambda: segment(service, customer["id"])["loyaltyPoints"] == 250, what="points applied")
+    marker = {**event, "eventId": f"evt_{uuid.uuid4().hex}", "data": {**event["data"], "points": 1}}
+    service.publish("loyalty.points.earned", marker)
+    wait_for(lambda: segment(service, customer["id"])["loyaltyPoints"] == 251, what="second event applied")
+
+
+def test_unknown_customer_and_malformed_payloads_go_to_the_dead_letter_topic(service: Service) -> None:
+    ghost = f"cust_{uuid.uuid4().hex}"
+    service.publish("orders.order.completed", order_event(ghost))
+    bad_id = f"evt_bad_{uuid.uuid4().hex[:8]}"
+    service.publish("orders.order.completed", {"eventId": bad_id, "data": {"orderId": "o1", "amount": "-5"}})
+    wait_for(lambda: dead_letters(service, ghost), what="the unknown customer's event in the dead-letter topic")
+    wait_for(lambda: dead_letters(service, bad_id), what="the malformed event in the dead-letter topic")
+    log = (service.stack.config.log_dir / "customer-service.log").read_text()
+    assert f"customer {ghost} does not exist" in log
+    assert "dropping malformed orders.order.completed event" in log
+
+
+def test_events_wait_out_a_postgres_outage(service: Service) -> None:
+    if service.stack.config.database_url or service.stack.config.use_containers:
+        pytest.skip("needs the project's own PostgreSQL process to stop and start it")
+    customer = service.create_customer()
+    postgres = service.stack._postgres
+    postgres.stop()
+    try:
+        service.publish("orders.order.completed", order_event(customer["id"], amount="75.00"))
+        wait_for(lambda: "retrying orders.order.completed event" in
+                 (service.stack.config.log_dir / "customer-service.log").read_text(), what="a retry")
+    finally:
+        postgres.start()
+    metrics = wait_for(lambda: (s := segment(service, customer["id"]))["metrics"]["orderCount"] == 1 and s,
+                       timeout=90, what="the event applied after PostgreSQL came back")["metrics"]
+    assert metrics["totalSpent"] == 75.0
+
+
+def test_segment_changed_is_published_once_per_real_change(service: Service) -> None:
+    customer = service.create_customer()
+    first = order_event(customer["id"], amount="300.00")
+    service.publish("orders.order.completed", first)
+    wait_orders(service, customer["id"], 1)  # 1 order: still new_customer, no change
+    second = order_event(customer["id"], amount="300.00")
+    service.publish("orders.order.completed", second)
+    service.publish("orders.order.completed", second)
+    assert wait_orders(service, customer["id"], 2)["segment"] == "high_value"
+    changes = wait_for(lambda: events_for(service, "customers.segment.changed", customer["id"]),
+                       what="a segment change event")
+    service.publish("orders.order.completed", order_event(customer["id"], amount="300.00"))
+    wait_orders(service, customer["id"], 3)  # still high_value: no event
+    changes = events_for(service, "customers.segment.changed", customer["id"])
+    assert len(changes) == 1
+    assert changes[0]["data"]["previous"] == {"tier": "regular", "segment": "new_customer"}
+    assert changes[0]["data"]["current"] == {"tier": "regular", "segment": "high_value"}

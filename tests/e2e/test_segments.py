@@ -1,0 +1,108 @@
+"""Segment views, the admin override, counts over all customers, analytics, upstream summaries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.e2e.conftest import Service, events_for, wait_for
+from tests.e2e.test_dapr_foundation import order_event
+from tests.e2e.test_events_in import wait_orders
+from tests.support.tokens import bearer
+
+
+def test_segment_view_has_metrics_qualifications_and_next_tier(service: Service) -> None:
+    customer = service.create_customer()
+    for _ in range(5):
+        service.publish("orders.order.completed", order_event(customer["id"], amount="250.00"))
+    view = wait_orders(service, customer["id"], 5)
+    assert view["tier"] == "premium"
+    assert view["metrics"]["totalSpent"] == 1250.0
+    assert view["metrics"]["averageOrderValue"] == 250.0
+    assert view["qualifications"]["premiumTier"]["qualified"] is True
+    assert view["qualifications"]["premiumTier"]["achievedAt"]
+    assert view["nextTier"]["tier"] == "vip"
+    assert view["nextTier"]["progress"] == 12.5
+    assert view["nextTier"]["remaining"] == 8750.0
+
+
+def test_admin_override_is_recorded_visible_and_clearable(service: Service) -> None:
+    customer = service.create_customer()
+    path = f"/v1/customers/{customer['id']}/segment"
+    forbidden = service.api("PUT", path, token=bearer(customer["id"], "customers:write"),
+                            json={"tier": "vip", "reason": "key account"})
+    assert forbidden.status_code == 403
+    response = service.api("PUT", path, json={"tier": "vip", "reason": "key account"})
+    assert response.status_code == 200
+    view = response.json()["data"]["segment"]
+    assert view["tier"] == "vip"
+    assert view["computed"]["tier"] == "regular"
+    assert view["override"]["reason"] == "key account"
+    assert view["override"]["setBy"] == "svc:e2e-admin"
+    assert service.api("GET", f"/v1/customers/{customer['id']}").json()["data"]["customer"]["segment"]["tier"] == "vip"
+
+    cleared = service.api("DELETE", f"{path}/override")
+    assert cleared.json()["data"]["segment"]["tier"] == "regular"
+    assert cleared.json()["data"]["segment"]["override"] is None
+    changes = wait_for(lambda: len(found := events_for(service, "customers.segment.changed", customer["id"])) >= 2
+                       and found, what="two segment changes")
+    assert [c["data"]["reason"] for c in changes] == ["manual_override", "override_cleared"]
+    assert service.api("PUT", path, json={"reason": "nothing to set"}).status_code == 400
+
+
+def test_segment_counts_cover_every_customer(service: Service, db: Any) -> None:
+    service.create_customer()
+    response = service.api("GET", "/v1/customers/segments")
+    assert response.status_code == 200
+    counts = response.json()["data"]["segments"]
+    expected = db.execute("SELECT count(*) FROM customer_segments s JOIN customers c ON c.id = s.customer_id "
+                          "WHERE c.status <> 'deleted'").fetchone()[0]
+    assert counts["total"] == expected
+    assert sum(counts["segments"].values()) == expected
+    assert counts["tiers"]["regular"] >= 1
+    assert service.api("GET", "/v1/customers/segments",
+                       token=bearer("svc:order-service", "customers:read")).status_code == 403
+
+
+def test_analytics_summarise_activities_and_order_cadence(service: Service) -> None:
+    customer = service.create_customer()
+    service.api("PUT", f"/v1/customers/{customer['id']}", json={"profile": {"firstName": "Ana"}})
+    service.api("POST", f"/v1/customers/{customer['id']}/addresses",
+                json={"street": "1 Road", "city": "Paris", "zipCode": "75001", "country": "FR"})
+    service.publish("orders.order.completed", order_event(customer["id"]))
+    wait_orders(service, customer["id"], 1)
+    analytics = service.api("GET", f"/v1/customers/{customer['id']}/analytics").json()["data"]["analytics"]
+    assert analytics["activityCounts"]["last30Days"] == {
+        "address_added": 1, "order_completed": 1, "profile_updated": 1, "registration": 1}
+    assert analytics["orders"]["count"] == 1
+    assert analytics["lastActivityAt"]
+
+
+def test_orders_summary_from_the_order_service_and_its_fallback(service: Service, order_service: Any) -> None:
+    customer = service.create_customer()
+    path = f"/v1/customers/{customer['id']}/orders/summary"
+    answered = service.api("GET", path).json()["data"]
+    assert answered["source"] == "order-service"
+    assert answered["summary"]["orderCount"] == 42
+
+    control = f"http://127.0.0.1:{order_service.ports.http}/v1.0/invoke/order-service/method/control"
+    httpx.put(control, json={"delay_ms": 1000}).raise_for_status()
+    try:
+        slow = service.api("GET", path).json()["data"]
+        assert slow["source"] == "customer-service"
+        assert slow["summary"]["orderCount"] == 0
+    finally:
+        httpx.put(control, json={"delay_ms": 0}).raise_for_status()
+
+    service.stack.stop_dapr_app("order-service")
+    down = service.api("GET", path).json()["data"]
+    assert down["source"] == "customer-service"
+    service.stack.start_dapr_app(order_service)
+    assert service.api("GET", path).json()["data"]["source"] == "order-service"
+
+
+def test_loyalty_falls_back_to_the_tracked_points(service: Service) -> None:
+    customer = service.create_customer()
+    response = service.api("GET", f"/v1/customers/{customer['id']}/loyalty").json()["data"]
+    assert response == {"source": "customer-service", "loyalty": {"customerId": customer["id"], "points": 0}}
