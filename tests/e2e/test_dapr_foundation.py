@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from persistence.cache import profile_key
 from tests.e2e.conftest import Service, wait_for

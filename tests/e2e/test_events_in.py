@@ -33,7 +33,7 @@ def test_the_same_event_twice_and_two_events_for_one_order_count_once(service: S
     event = order_event(customer["id"], amount="100.00")
     service.publish("orders.order.completed", event)
     service.publish("orders.order.completed", event)
-    same_order = order_event(customer["id"], amount="100.00", order_id=event["data"]["orderId"])  # type: ignore[index]
+    same_order = order_event(customer["id"], amount="100.00", order_id=event["data"]["orderId"])
     service.publish("orders.order.completed", same_order)
     marker = order_event(customer["id"], amount="1.00")
     service.publish("orders.order.completed", marker)  # delivered after the others: when it counts, they did
@@ -53,7 +53,7 @@ def test_out_of_order_delivery_keeps_the_latest_order_date(service: Service) -> 
 
 def test_loyalty_points_count_once(service: Service) -> None:
     customer = service.create_customer()
-    event = {"eventId": f"evt_{uuid.uuid4().hex}", "eventType": "LoyaltyPointsEarned",
+    event: dict[str, Any] = {"eventId": f"evt_{uuid.uuid4().hex}", "eventType": "LoyaltyPointsEarned",
              "data": {"customerId": customer["id"], "points": 250, "reason": "order"}}
     service.publish("loyalty.points.earned", event)
     service.publish("loyalty.points.earned", event)
