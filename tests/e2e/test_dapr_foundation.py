@@ -12,7 +12,7 @@ from tests.e2e.conftest import Service, wait_for
 
 
 def order_event(customer_id: str, *, amount: str = "120.00", completed_at: datetime | None = None,
-                order_id: str | None = None, event_id: str | None = None) -> dict[str, object]:
+                order_id: str | None = None, event_id: str | None = None) -> dict[str, Any]:
     return {
         "eventId": event_id or f"evt_{uuid.uuid4().hex}",
         "eventType": "OrderCompleted",
