@@ -234,6 +234,7 @@ class Stack:
                 "--config", str(COMPONENTS_DIR / "configuration.yaml"),
                 "--enable-app-health-check",
                 "--app-health-check-path", app.health_path,
+                "--app-health-probe-interval", "1",
                 "--log-level", os.environ.get("DAPR_LOG_LEVEL", "info"),
             ],
             # Component metadata reads these through the local.env secret store.
@@ -245,8 +246,13 @@ class Stack:
     def wait_healthy(self, app: DaprApp) -> None:
         self.process(app.app_id).wait_until(
             lambda: http_ok(f"http://127.0.0.1:{app.ports.app}{app.health_path}"), timeout=90, what="healthy")
-        self.process(f"{app.app_id}-daprd").wait_until(
-            lambda: http_ok(f"http://127.0.0.1:{app.ports.http}/v1.0/healthz"), timeout=90, what="healthy")
+        sidecar = self.process(f"{app.app_id}-daprd")
+        sidecar.wait_until(lambda: http_ok(f"http://127.0.0.1:{app.ports.http}/v1.0/healthz"), timeout=90,
+                           what="healthy")
+        # daprd probes the app on its own schedule and refuses calls until its probe sees the app healthy.
+        sidecar.wait_until(
+            lambda: http_ok(f"http://127.0.0.1:{app.ports.http}/v1.0/invoke/{app.app_id}/method{app.health_path}"),
+            timeout=60, what="routing calls to a healthy app")
 
     def start_dapr_app(self, app: DaprApp) -> None:
         """Like `dapr run`: the app and its sidecar start together, each waiting for the other."""

@@ -271,14 +271,23 @@ class Tx:
 
 
 class Store:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, database_url: str) -> None:
         self._pool = pool
+        self._database_url = database_url
 
     @classmethod
     async def connect(cls, database_url: str, *, max_connections: int) -> Store:
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=max_connections,
                                          command_timeout=10)
-        return cls(pool)
+        return cls(pool, database_url)
+
+    async def dedicated_connection(self) -> asyncpg.Connection:
+        """A connection outside the pool, for LISTEN: the pool may recycle its connections at any time."""
+        try:
+            conn: asyncpg.Connection = await asyncpg.connect(self._database_url, timeout=5)
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
+        return conn
 
     async def close(self) -> None:
         await self._pool.close()

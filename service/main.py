@@ -23,6 +23,7 @@ from service.bootstrap import bootstrap
 from service.maintenance import Maintenance
 from service.relay import OutboxRelay
 from service.settings import Settings, get_settings
+from service.workers import supervise
 from subscriptions.handlers import register_subscriptions
 
 log = logging.getLogger("customer-service")
@@ -42,12 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await actor_host.register_actor(CustomerActor, message_serializer=serializer, state_serializer=serializer,
                                         actor_factory=actor_factory(container.actor_dependencies()))
         await container.store.ensure_activity_partitions(settings.clock.now())
-        workers = [
-            asyncio.create_task(OutboxRelay(container.store, container.publisher).run(), name="outbox-relay"),
-            asyncio.create_task(Maintenance(container.store, container.actors, settings.clock,
-                                            interval_seconds=settings.segment_update_interval).run(),
-                                name="maintenance"),
-        ]
+        relay = OutboxRelay(container.store, container.publisher)
+        maintenance = Maintenance(container.store, container.actors, settings.clock,
+                                  interval_seconds=settings.segment_update_interval)
+        workers = [asyncio.create_task(supervise("outbox-relay", relay.run)),
+                   asyncio.create_task(supervise("maintenance", maintenance.run))]
         log.info("customer-service ready on port %d", settings.service_port)
         try:
             yield

@@ -16,13 +16,14 @@ from typing import Any
 
 import asyncpg
 
-from persistence.store import OUTBOX_CHANNEL, UNAVAILABLE_ERRORS, Store
+from persistence.store import OUTBOX_CHANNEL, UNAVAILABLE_ERRORS, Store, StoreUnavailable
 from service.publisher import DaprPublisher, PublishFailed
 
 log = logging.getLogger(__name__)
 
 RELAY_LOCK_ID = 7_120_001
 BATCH_SIZE = 200
+LISTEN_ERRORS: tuple[type[BaseException], ...] = (StoreUnavailable, *UNAVAILABLE_ERRORS)
 
 
 class OutboxRelay:
@@ -33,9 +34,11 @@ class OutboxRelay:
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
-        listener = await self._listen()
+        listener: asyncpg.Connection | None = None
         try:
             while True:
+                if listener is None or listener.is_closed():
+                    listener = await self._listen(listener)
                 try:
                     published = await self.publish_pending()
                 except UNAVAILABLE_ERRORS as exc:
@@ -47,17 +50,19 @@ class OutboxRelay:
                         await asyncio.wait_for(self._wake.wait(), self._idle_poll)
         finally:
             if listener is not None:
-                with contextlib.suppress(*UNAVAILABLE_ERRORS):
-                    await listener.close()
+                await listener.close()
 
-    async def _listen(self) -> asyncpg.Connection | None:
-        """A NOTIFY from each committing write wakes the relay at once; polling covers missed ones."""
+    async def _listen(self, previous: asyncpg.Connection | None) -> asyncpg.Connection | None:
+        """A NOTIFY from each committing write wakes the relay at once; polling covers missed ones and
+        the time the LISTEN connection is being re-established after a database restart."""
+        if previous is not None:
+            previous.terminate()
         try:
-            conn: asyncpg.Connection = await self._store.pool.acquire()
+            conn = await self._store.dedicated_connection()
             await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
             return conn
-        except UNAVAILABLE_ERRORS as exc:
-            log.warning("outbox relay: no LISTEN connection, polling only: %s", exc)
+        except LISTEN_ERRORS as exc:
+            log.warning("outbox relay: no LISTEN connection, polling: %s", exc)
             return None
 
     async def publish_pending(self) -> int:

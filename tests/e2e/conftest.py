@@ -65,7 +65,6 @@ class Service:
         self.stack.process(self.app.app_id).stop()
         self.stack.start_app(self.app)
         self.stack.wait_healthy(self.app)
-        wait_for(lambda: self.http.get(f"{self.dapr}/v1.0/healthz").status_code == 204, what="daprd healthy")
 
     def kill_app(self) -> None:
         self.stack.process(self.app.app_id).kill()
