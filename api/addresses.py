@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from api.auth import READ, WRITE, authorize_customer
-from api.customers import CustomerId, valid_customer_id
+from api.access import CustomerId, reach, read_through
+from api.auth import READ, WRITE
 from api.dependencies import ActorsDep, ContainerDep, CorrelationIdDep, PrincipalDep, RequestContextDep
 from api.schemas import ERRORS, AddressIn, envelope
 from domain.addresses import address_not_found
@@ -26,19 +26,17 @@ def valid_address_id(address_id: str) -> str:
 @router.get("/{customer_id}/addresses", responses=ERRORS, summary="The customer's address book")
 async def list_addresses(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep,
                          container: ContainerDep) -> dict[str, Any]:
-    authorize_customer(principal, customer_id, READ)
-    valid_customer_id(customer_id)
-    cached = await container.cache.get(addresses_key(customer_id))
-    addresses = cached if cached is not None else (await actors.call(customer_id, "list_addresses"))["addresses"]
-    return envelope({"addresses": addresses})
+    reach(principal, customer_id, READ)
+    return envelope({"addresses": await read_through(container, actors, key=addresses_key(customer_id),
+                                                     customer_id=customer_id, method="list_addresses",
+                                                     field="addresses")})
 
 
 @router.post("/{customer_id}/addresses", status_code=201, responses=ERRORS, summary="Add an address")
 async def add_address(customer_id: CustomerId, body: AddressIn, principal: PrincipalDep, actors: ActorsDep,
                       correlation_id: CorrelationIdDep, context: RequestContextDep,
                       response: Response) -> dict[str, Any]:
-    authorize_customer(principal, customer_id, WRITE)
-    valid_customer_id(customer_id)
+    reach(principal, customer_id, WRITE)
     result = await actors.call(customer_id, "add_address", {
         "address": body.changes(), "correlationId": correlation_id, "context": context})
     response.headers["Location"] = f"/v1/customers/{customer_id}/addresses/{result['address']['id']}"
@@ -49,8 +47,7 @@ async def add_address(customer_id: CustomerId, body: AddressIn, principal: Princ
 async def update_address(customer_id: CustomerId, address_id: str, body: AddressIn, principal: PrincipalDep,
                          actors: ActorsDep, correlation_id: CorrelationIdDep,
                          context: RequestContextDep) -> dict[str, Any]:
-    authorize_customer(principal, customer_id, WRITE)
-    valid_customer_id(customer_id)
+    reach(principal, customer_id, WRITE)
     result = await actors.call(customer_id, "update_address", {
         "addressId": valid_address_id(address_id), "changes": body.changes(), "correlationId": correlation_id,
         "context": context})
@@ -61,8 +58,7 @@ async def update_address(customer_id: CustomerId, address_id: str, body: Address
                summary="Remove an address; a removed default is replaced by the oldest of its type")
 async def remove_address(customer_id: CustomerId, address_id: str, principal: PrincipalDep, actors: ActorsDep,
                          correlation_id: CorrelationIdDep, context: RequestContextDep) -> Response:
-    authorize_customer(principal, customer_id, WRITE)
-    valid_customer_id(customer_id)
+    reach(principal, customer_id, WRITE)
     await actors.call(customer_id, "remove_address", {
         "addressId": valid_address_id(address_id), "correlationId": correlation_id, "context": context})
     return Response(status_code=204)

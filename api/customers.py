@@ -5,28 +5,18 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Response
 
-from api.auth import ADMIN, READ, WRITE, authorize_customer, forbidden, require_scope
+from api.access import CustomerId, reach
+from api.auth import READ, WRITE, forbidden, require_scope
 from api.dependencies import ActorsDep, ContainerDep, CorrelationIdDep, PrincipalDep, RequestContextDep
 from api.schemas import ERRORS, ChangePasswordIn, CreateCustomerIn, CustomerData, Envelope, UpdateCustomerIn, envelope
-from domain.errors import not_found
-from domain.ids import customer_uuid, new_customer_id
+from domain.ids import new_customer_id
 from domain.passwords import hash_password
 from domain.validation import check_email, check_password
 from persistence.cache import profile_key
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
-
-
-def valid_customer_id(customer_id: str) -> str:
-    """An id that can't name a customer is a 404, the same answer as one that names no customer."""
-    if customer_uuid(customer_id) is None:
-        raise not_found(customer_id)
-    return customer_id
-
-
-CustomerId = Annotated[str, Path(description="Customer id, cust_ followed by 32 hex digits")]
 
 
 def _customer_response(result: dict[str, Any], response: Response) -> dict[str, Any]:
@@ -58,11 +48,9 @@ async def create_customer(body: CreateCustomerIn, principal: PrincipalDep, actor
             summary="Get a customer")
 async def get_customer(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep,
                        container: ContainerDep, response: Response) -> dict[str, Any]:
-    authorize_customer(principal, customer_id, READ)
-    valid_customer_id(customer_id)
+    reach(principal, customer_id, READ)
     cached = await container.cache.get(profile_key(customer_id))
-    result = cached if cached is not None else await actors.call(customer_id, "get")
-    return _customer_response(result, response)
+    return _customer_response(cached if cached is not None else await actors.call(customer_id, "get"), response)
 
 
 @router.put("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS,
@@ -71,8 +59,7 @@ async def update_customer(customer_id: CustomerId, body: UpdateCustomerIn, princ
                           actors: ActorsDep, correlation_id: CorrelationIdDep, context: RequestContextDep,
                           response: Response,
                           if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-    authorize_customer(principal, customer_id, WRITE)
-    valid_customer_id(customer_id)
+    reach(principal, customer_id, WRITE)
     changes = body.changes()
     result = await actors.call(customer_id, "update", {
         "profile": changes.get("profile") or {}, "preferences": changes.get("preferences") or {},
@@ -87,8 +74,7 @@ async def update_customer(customer_id: CustomerId, body: UpdateCustomerIn, princ
 async def deactivate_customer(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep,
                               correlation_id: CorrelationIdDep, context: RequestContextDep,
                               response: Response) -> dict[str, Any]:
-    authorize_customer(principal, customer_id, WRITE, services=False)
-    valid_customer_id(customer_id)
+    reach(principal, customer_id, WRITE, services=False)
     result = await actors.call(customer_id, "deactivate", {"correlationId": correlation_id, "context": context})
     return _customer_response(result, response)
 
@@ -97,8 +83,7 @@ async def deactivate_customer(customer_id: CustomerId, principal: PrincipalDep, 
             summary="GDPR access: every piece of personal data held about the customer")
 async def export_customer(customer_id: CustomerId, principal: PrincipalDep,
                           actors: ActorsDep) -> dict[str, Any]:
-    authorize_customer(principal, customer_id, READ, services=False)
-    valid_customer_id(customer_id)
+    reach(principal, customer_id, READ, services=False)
     result = await actors.call(customer_id, "export")
     return envelope({"export": result["export"]})
 
@@ -107,8 +92,7 @@ async def export_customer(customer_id: CustomerId, principal: PrincipalDep,
              summary="GDPR erasure: anonymise the customer and announce customers.customer.erased")
 async def erase_customer(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep,
                          correlation_id: CorrelationIdDep) -> dict[str, Any]:
-    authorize_customer(principal, customer_id, WRITE, services=False)
-    valid_customer_id(customer_id)
+    reach(principal, customer_id, WRITE, services=False)
     result = await actors.call(customer_id, "erase", {"correlationId": correlation_id})
     return envelope({"customerId": customer_id, "erased": True, "changed": result["changed"]})
 
@@ -118,13 +102,10 @@ async def erase_customer(customer_id: CustomerId, principal: PrincipalDep, actor
 async def change_password(customer_id: CustomerId, body: ChangePasswordIn, principal: PrincipalDep,
                           actors: ActorsDep, correlation_id: CorrelationIdDep,
                           context: RequestContextDep) -> Response:
-    authorize_customer(principal, customer_id, WRITE, services=False)
-    valid_customer_id(customer_id)
+    reach(principal, customer_id, WRITE, services=False)
     await actors.call(customer_id, "change_password", {
         "currentPassword": body.current_password, "newPassword": body.new_password,
         "correlationId": correlation_id, "context": context,
     })
     return Response(status_code=204)
 
-
-__all__ = ["ADMIN", "router"]

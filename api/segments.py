@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.auth import READ, authorize_customer, require_admin
-from api.customers import CustomerId, valid_customer_id
+from api.access import CustomerId, reach, read_through
+from api.auth import ADMIN, READ, require_admin
 from api.dependencies import ActorsDep, ContainerDep, CorrelationIdDep, PrincipalDep
 from api.schemas import ERRORS, SegmentOverrideIn, envelope
 from domain.errors import invalid
@@ -25,11 +25,9 @@ async def segment_counts(principal: PrincipalDep, container: ContainerDep) -> di
 @router.get("/{customer_id}/segment", responses=ERRORS, summary="Tier, segment, metrics and qualifications")
 async def get_segment(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep,
                       container: ContainerDep) -> dict[str, Any]:
-    authorize_customer(principal, customer_id, READ)
-    valid_customer_id(customer_id)
-    cached = await container.cache.get(segment_key(customer_id))
-    segment = cached if cached is not None else (await actors.call(customer_id, "get_segment"))["segment"]
-    return envelope({"segment": segment})
+    reach(principal, customer_id, READ)
+    return envelope({"segment": await read_through(container, actors, key=segment_key(customer_id),
+                                                   customer_id=customer_id, method="get_segment", field="segment")})
 
 
 @router.put("/{customer_id}/segment", responses=ERRORS,
@@ -37,7 +35,7 @@ async def get_segment(customer_id: CustomerId, principal: PrincipalDep, actors: 
 async def override_segment(customer_id: CustomerId, body: SegmentOverrideIn, principal: PrincipalDep,
                            actors: ActorsDep, correlation_id: CorrelationIdDep) -> dict[str, Any]:
     require_admin(principal)
-    valid_customer_id(customer_id)
+    reach(principal, customer_id, ADMIN)
     if body.tier is None and body.segment is None:
         raise invalid("tier", "give a tier, a segment, or both")
     result = await actors.call(customer_id, "override_segment", {
@@ -51,7 +49,7 @@ async def override_segment(customer_id: CustomerId, body: SegmentOverrideIn, pri
 async def clear_override(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep,
                          correlation_id: CorrelationIdDep) -> dict[str, Any]:
     require_admin(principal)
-    valid_customer_id(customer_id)
+    reach(principal, customer_id, ADMIN)
     result = await actors.call(customer_id, "clear_override",
                                {"setBy": principal.subject, "correlationId": correlation_id})
     return envelope({"segment": result["segment"]})

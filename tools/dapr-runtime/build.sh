@@ -74,5 +74,7 @@ go build -mod=readonly -modfile="$work/go.mod" -overlay="$work/overlay.json" -tr
 rm -rf "$out"
 mkdir -p "$out"
 mv "$work/bin" "$out/bin"
+# Builds of older recipes are never used again.
+find "$cache_root" -mindepth 1 -maxdepth 1 -type d ! -path "$out" ! -name 'work.*' -exec rm -rf {} +
 log "built Dapr $version_number in $((SECONDS - started))s"
 echo "$out/bin"

@@ -1,0 +1,159 @@
+"""Benchmarks of customer-service through real daprd, each against a baseline measured in the same run.
+
+  .venv/bin/python -m bench [--requests N] [--concurrency C] [--events E]
+
+Starts its own stack (PostgreSQL, Redis, placement, scheduler, daprd, the app) on free ports under
+.data/bench, and stops it at the end. Numbers are for this machine (2 cores shared by every process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+from dapr.actor import ActorId, ActorProxy
+from dapr.conf import settings as dapr_settings
+
+from actors.interface import ACTOR_TYPE, CustomerActorInterface
+from bench.stats import Measurement
+from devstack.stack import REPO_ROOT, DaprApp, SidecarPorts, Stack, StackConfig, python_app_argv
+from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
+
+HEADERS = bearer("svc:bench", "customers:admin")
+
+
+async def measure(name: str, total: int, concurrency: int, call: Callable[[int], Awaitable[None]]) -> Measurement:
+    latencies: list[float] = []
+    queue = iter(range(total))
+
+    async def worker() -> None:
+        for i in queue:
+            started = time.perf_counter()
+            await call(i)
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Measurement(name, latencies, time.perf_counter() - started)
+
+
+def ok(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise RuntimeError(f"{response.request.method} {response.request.url}: {response.status_code} {response.text}")
+
+
+async def run(app: DaprApp, stack: Stack, requests: int, concurrency: int, events: int) -> None:
+    dapr = f"http://127.0.0.1:{app.ports.http}"
+    invoke = f"{dapr}/v1.0/invoke/customer-service/method"
+    direct = f"http://127.0.0.1:{app.ports.app}"
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100)) as http:
+        customers = []
+        for _ in range(max(concurrency, 20)):
+            response = await http.post(f"{invoke}/v1/customers", headers=HEADERS, json={
+                "email": f"bench-{uuid.uuid4().hex[:10]}@example.com", "password": "Bench-Passw0rd!"})
+            ok(response)
+            customers.append(str(response.json()["data"]["customer"]["id"]))
+
+        def pick(i: int) -> str:
+            return customers[i % len(customers)]
+
+        print(f"\n== REST through daprd, {requests} requests, concurrency {concurrency}")
+        floor = await measure("baseline: GET /health/live via daprd", requests, concurrency,
+                              lambda i: _get(http, f"{invoke}/health/live"))
+        print(floor.line())
+        direct_get = await measure("GET customer, direct to app (no daprd)", requests, concurrency,
+                                   lambda i: _get(http, f"{direct}/v1/customers/{pick(i)}"))
+        print(direct_get.line(floor))
+        cached = await measure("GET customer via daprd (cache hit)", requests, concurrency,
+                               lambda i: _get(http, f"{invoke}/v1/customers/{pick(i)}"))
+        print(cached.line(floor))
+        segment = await measure("GET segment via daprd -> actor (no cache)", requests, concurrency,
+                                lambda i: _put_actor(http, dapr, pick(i), "get_segment"))
+        print(segment.line(floor))
+        put = await measure("PUT customer via daprd (actor+PG+state)", requests, concurrency,
+                            lambda i: _put(http, f"{invoke}/v1/customers/{pick(i)}",
+                                           {"profile": {"firstName": f"N{i}"}}))
+        print(put.line(floor))
+        put_serial = await measure("PUT customer via daprd, one at a time", min(requests, 300), 1,
+                                   lambda i: _put(http, f"{invoke}/v1/customers/{pick(i)}",
+                                                  {"profile": {"lastName": f"L{i}"}}))
+        print(put_serial.line(floor))
+        get_serial = await measure("GET customer via daprd, one at a time", min(requests, 300), 1,
+                                   lambda i: _get(http, f"{invoke}/v1/customers/{pick(i)}"))
+        print(get_serial.line(floor))
+
+        print(f"\n== Actor calls: SDK ActorProxy vs our pooled client, {min(requests, 300)} calls each, serial")
+        proxies = {c: ActorProxy.create(ACTOR_TYPE, ActorId(c), CustomerActorInterface) for c in customers}
+        async def sdk_get(i: int) -> None:
+            await proxies[pick(i)].invoke_method("get")
+
+        sdk = await measure("baseline: SDK ActorProxy get", min(requests, 300), 1, sdk_get)
+        print(sdk.line())
+        pooled = await measure("pooled httpx client get", min(requests, 300), 1,
+                               lambda i: _put_actor(http, dapr, pick(i), "get"))
+        print(pooled.line(sdk))
+
+        print(f"\n== Event ingestion: {events} orders.order.completed through daprd pub/sub")
+        pool = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=2)
+        before = await pool.fetchval("SELECT count(*) FROM customer_orders")
+        started = time.perf_counter()
+        publish = await measure("baseline: publish only (daprd accepts)", events, concurrency,
+                                lambda i: _post(http, f"{dapr}/v1.0/publish/pubsub/orders.order.completed", {
+                                    "eventId": f"evt_{uuid.uuid4().hex}", "data": {
+                                        "orderId": f"ord_{uuid.uuid4().hex}", "customerId": pick(i),
+                                        "amount": "25.00", "currency": "USD",
+                                        "completedAt": datetime.now(UTC).isoformat()}}))
+        print(publish.line())
+        while await pool.fetchval("SELECT count(*) FROM customer_orders") - before < events:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # polling the database is the measurement
+        elapsed = time.perf_counter() - started
+        await pool.close()
+        print(f"{'publish -> committed metrics (end to end)':44} n={events:5}  {events / elapsed:8.1f}/s  "
+              f"({elapsed:.2f} s for all; publishing alone ran at {publish.throughput:.1f}/s)")
+
+
+async def _get(http: httpx.AsyncClient, url: str) -> None:
+    ok(await http.get(url, headers=HEADERS))
+
+
+async def _put(http: httpx.AsyncClient, url: str, body: dict[str, object]) -> None:
+    ok(await http.put(url, headers=HEADERS, json=body))
+
+
+async def _post(http: httpx.AsyncClient, url: str, body: dict[str, object]) -> None:
+    ok(await http.post(url, json=body))
+
+
+async def _put_actor(http: httpx.AsyncClient, dapr: str, customer_id: str, method: str) -> None:
+    ok(await http.put(f"{dapr}/v1.0/actors/{ACTOR_TYPE}/{customer_id}/method/{method}", content=b""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench")
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--events", type=int, default=1000)
+    args = parser.parse_args()
+    stack = Stack(StackConfig.for_tests(REPO_ROOT / ".data" / "bench"))
+    stack.down()
+    stack.wipe()
+    ports = SidecarPorts.free()
+    app = DaprApp(app_id="customer-service", ports=ports, app_argv=python_app_argv("service.main:app", ports.app),
+                  app_env={"SERVICE_PORT": str(ports.app), "JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER,
+                           "JWT_AUDIENCE": AUDIENCE, "RATE_LIMIT_PER_MINUTE": "1000000", "LOG_LEVEL": "WARNING"})
+    try:
+        stack.up([app])
+        dapr_settings.DAPR_HTTP_PORT = ports.http  # type: ignore[attr-defined]  # read by the SDK's ActorProxy
+        asyncio.run(run(app, stack, args.requests, args.concurrency, args.events))
+    finally:
+        stack.down()
+
+
+if __name__ == "__main__":
+    main()
