@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+import aiohttp
 import asyncpg
 import httpx
 from dapr.actor import ActorId, ActorProxy
@@ -63,41 +64,41 @@ async def run(app: DaprApp, stack: Stack, requests: int, concurrency: int, event
         def pick(i: int) -> str:
             return customers[i % len(customers)]
 
-        print(f"\n== REST through daprd, {requests} requests, concurrency {concurrency}")
-        floor = await measure("baseline: GET /health/live via daprd", requests, concurrency,
-                              lambda i: _get(http, f"{invoke}/health/live"))
-        print(floor.line())
-        direct_get = await measure("GET customer, direct to app (no daprd)", requests, concurrency,
-                                   lambda i: _get(http, f"{direct}/v1/customers/{pick(i)}"))
-        print(direct_get.line(floor))
-        cached = await measure("GET customer via daprd (cache hit)", requests, concurrency,
-                               lambda i: _get(http, f"{invoke}/v1/customers/{pick(i)}"))
-        print(cached.line(floor))
-        segment = await measure("GET segment via daprd -> actor (no cache)", requests, concurrency,
-                                lambda i: _put_actor(http, dapr, pick(i), "get_segment"))
-        print(segment.line(floor))
-        put = await measure("PUT customer via daprd (actor+PG+state)", requests, concurrency,
-                            lambda i: _put(http, f"{invoke}/v1/customers/{pick(i)}",
-                                           {"profile": {"firstName": f"N{i}"}}))
-        print(put.line(floor))
-        put_serial = await measure("PUT customer via daprd, one at a time", min(requests, 300), 1,
-                                   lambda i: _put(http, f"{invoke}/v1/customers/{pick(i)}",
-                                                  {"profile": {"lastName": f"L{i}"}}))
-        print(put_serial.line(floor))
-        get_serial = await measure("GET customer via daprd, one at a time", min(requests, 300), 1,
-                                   lambda i: _get(http, f"{invoke}/v1/customers/{pick(i)}"))
-        print(get_serial.line(floor))
+        for label, n, workers in (("one at a time", min(requests, 300), 1),
+                                  (f"concurrency {concurrency}", requests, concurrency)):
+            print(f"\n== REST through daprd, {n} requests, {label}")
+            floor = await measure("baseline: GET /health/live via daprd", n, workers,
+                                  lambda i: _get(http, f"{invoke}/health/live"))
+            print(floor.line())
+            for name, call in (
+                ("GET customer, direct to app (no daprd)", lambda i: _get(http, f"{direct}/v1/customers/{pick(i)}")),
+                ("GET customer via daprd (cache hit)", lambda i: _get(http, f"{invoke}/v1/customers/{pick(i)}")),
+                ("GET segment: daprd actor call (no cache)", lambda i: _put_actor(http, dapr, pick(i), "get_segment")),
+                ("PUT customer via daprd (actor+PG+state)",
+                 lambda i: _put(http, f"{invoke}/v1/customers/{pick(i)}", {"profile": {"firstName": f"N{i}"}})),
+            ):
+                print((await measure(name, n, workers, call)).line(floor))
 
-        print(f"\n== Actor calls: SDK ActorProxy vs our pooled client, {min(requests, 300)} calls each, serial")
+        calls = min(requests, 300)
+        print(f"\n== Actor calls through daprd: SDK ActorProxy vs pooled clients, {calls} calls each, serial")
         proxies = {c: ActorProxy.create(ACTOR_TYPE, ActorId(c), CustomerActorInterface) for c in customers}
+
         async def sdk_get(i: int) -> None:
             await proxies[pick(i)].invoke_method("get")
 
-        sdk = await measure("baseline: SDK ActorProxy get", min(requests, 300), 1, sdk_get)
+        sdk = await measure("baseline: SDK ActorProxy get", calls, 1, sdk_get)
         print(sdk.line())
-        pooled = await measure("pooled httpx client get", min(requests, 300), 1,
-                               lambda i: _put_actor(http, dapr, pick(i), "get"))
-        print(pooled.line(sdk))
+        print((await measure("pooled httpx client get", calls, 1,
+                             lambda i: _put_actor(http, dapr, pick(i), "get"))).line(sdk))
+        async with aiohttp.ClientSession() as session:
+            async def aiohttp_get(i: int) -> None:
+                url = f"{dapr}/v1.0/actors/{ACTOR_TYPE}/{pick(i)}/method/get"
+                async with session.put(url, data=b"") as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"actor call failed: {response.status}")
+
+            print((await measure("pooled aiohttp session get", calls, 1, aiohttp_get)).line(sdk))
 
         print(f"\n== Event ingestion: {events} orders.order.completed through daprd pub/sub")
         pool = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=2)

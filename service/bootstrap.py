@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 from redis.asyncio import Redis
 
 from actors.client import CustomerActorClient
@@ -24,7 +24,7 @@ class Container:
     settings: Settings
     store: Store
     redis: Redis
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     cache: ViewCache
     actors: CustomerActorClient
     verifier: TokenVerifier
@@ -39,7 +39,7 @@ class Container:
                                  default_tier=self.settings.default_tier)
 
     async def close(self) -> None:
-        await self.http.aclose()
+        await self.http.close()
         await self.redis.aclose()
         await self.store.close()
 
@@ -51,8 +51,8 @@ async def bootstrap(settings: Settings) -> Container:
     store = await Store.connect(settings.database_url, max_connections=settings.database_max_connections)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     # One pooled client to the local daprd for actor calls, publishing and service invocation.
-    http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=2.0),
-                             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=2),
+                                 connector=aiohttp.TCPConnector(limit=200))
     cache = ViewCache(redis, ttl_profile=settings.redis_ttl_profile, ttl_segment=settings.redis_ttl_segment,
                       ttl_addresses=settings.redis_ttl_addresses)
     return Container(

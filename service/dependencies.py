@@ -9,30 +9,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
+import aiohttp
 
 log = logging.getLogger(__name__)
 
 
 class UpstreamClient:
-    def __init__(self, http: httpx.AsyncClient, dapr_url: str, *, timeout_ms: int) -> None:
+    def __init__(self, http: aiohttp.ClientSession, dapr_url: str, *, timeout_ms: int) -> None:
         self._http = http
         self._dapr_url = dapr_url
-        self._timeout = timeout_ms / 1000
+        self._timeout = aiohttp.ClientTimeout(total=timeout_ms / 1000)
 
     async def get(self, app_id: str, path: str) -> dict[str, Any] | None:
         """The upstream's JSON answer, or None when it is down, slow or wrong."""
         url = f"{self._dapr_url}/v1.0/invoke/{app_id}/method/{path.lstrip('/')}"
         try:
-            response = await self._http.get(url, timeout=self._timeout)
-        except httpx.HTTPError as exc:
-            log.info("%s did not answer %s within %.0f ms: %r", app_id, path, self._timeout * 1000, exc)
-            return None
-        if response.status_code != 200:
-            log.info("%s answered %s with %d", app_id, path, response.status_code)
-            return None
-        try:
-            body = response.json()
-        except ValueError:
+            async with self._http.get(url, timeout=self._timeout) as response:
+                if response.status != 200:
+                    log.info("%s answered %s with %d", app_id, path, response.status)
+                    return None
+                body = await response.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            log.info("%s did not answer %s within budget: %r", app_id, path, exc)
             return None
         return body if isinstance(body, dict) else None
