@@ -15,9 +15,9 @@ def customer_service_app() -> DaprApp:
     env = os.environ
     app_port = int(env.get("SERVICE_PORT", "8007"))
     ports = SidecarPorts(app=app_port, http=int(env.get("DAPR_HTTP_PORT", "3500")),
-                         grpc=int(env.get("DAPR_GRPC_PORT", "50001")),
-                         internal_grpc=int(env.get("DAPR_INTERNAL_GRPC_PORT", "50002")),
-                         metrics=int(env.get("DAPR_METRICS_PORT", "59090")))
+                         grpc=int(env.get("DAPR_GRPC_PORT", "23501")),
+                         internal_grpc=int(env.get("DAPR_INTERNAL_GRPC_PORT", "23502")),
+                         metrics=int(env.get("DAPR_METRICS_PORT", "29090")))
     return DaprApp(app_id=env.get("SERVICE_NAME", "customer-service"), ports=ports,
                    app_argv=python_app_argv("service.main:app", app_port),
                    app_env={"SERVICE_PORT": str(app_port)})

@@ -81,18 +81,20 @@ class StackConfig:
 
     @classmethod
     def for_local_run(cls) -> StackConfig:
-        """Fixed, uncommon ports so a local run doesn't collide with servers already on the machine."""
+        """Fixed, uncommon ports below Linux's ephemeral range (32768-60999): a port in that range can be
+        held by an outgoing connection's TIME-WAIT socket, and then nothing can listen on it for a minute
+        (Dapr's defaults 50005/50006 included)."""
         env = os.environ
         return cls(
             data_dir=Path(env.get("CS_DATA_DIR", REPO_ROOT / ".data" / "local")),
-            postgres_port=int(env.get("CS_POSTGRES_PORT", "55432")),
-            redis_port=int(env.get("CS_REDIS_PORT", "56379")),
-            placement_port=int(env.get("CS_PLACEMENT_PORT", "50005")),
-            scheduler_port=int(env.get("CS_SCHEDULER_PORT", "50006")),
+            postgres_port=int(env.get("CS_POSTGRES_PORT", "25432")),
+            redis_port=int(env.get("CS_REDIS_PORT", "26379")),
+            placement_port=int(env.get("CS_PLACEMENT_PORT", "25005")),
+            scheduler_port=int(env.get("CS_SCHEDULER_PORT", "25006")),
             aux_ports={
-                "placement_healthz": 58081, "placement_metrics": 59091, "placement_raft": 58201,
-                "scheduler_healthz": 58082, "scheduler_metrics": 59092,
-                "etcd_client": 52379, "etcd_peer": 52380,
+                "placement_healthz": 28081, "placement_metrics": 29091, "placement_raft": 28201,
+                "scheduler_healthz": 28082, "scheduler_metrics": 29092,
+                "etcd_client": 22379, "etcd_peer": 22380,
             },
             database_url=env.get("DATABASE_URL"),
             redis_url=env.get("REDIS_URL"),

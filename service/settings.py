@@ -18,11 +18,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     # Database
-    database_url: str = "postgresql://customers:customers@127.0.0.1:55432/customers_db"
+    database_url: str = "postgresql://customers:customers@127.0.0.1:25432/customers_db"
     database_max_connections: int = Field(default=25, ge=2)
 
     # Redis cache
-    redis_url: str = "redis://127.0.0.1:56379/0"
+    redis_url: str = "redis://127.0.0.1:26379/0"
     redis_ttl_profile: int = 3600
     redis_ttl_segment: int = 1800
     redis_ttl_addresses: int = 7200

@@ -235,3 +235,20 @@ def test_password_change_needs_the_current_password(service: Service) -> None:
     changed = service.api("PUT", path, token=own,
                           json={"currentPassword": "Sturdy-Passw0rd!", "newPassword": "An0ther-Secret!"})
     assert changed.status_code == 204
+
+
+def test_openapi_describes_every_route_in_camel_case(service: Service) -> None:
+    spec = service.api("GET", "/openapi.json").json()
+    paths = spec["paths"]
+    for path in ("/v1/customers", "/v1/customers/{customer_id}", "/v1/customers/{customer_id}/addresses",
+                 "/v1/customers/{customer_id}/addresses/{address_id}", "/v1/customers/{customer_id}/segment",
+                 "/v1/customers/segments", "/v1/customers/{customer_id}/export",
+                 "/v1/customers/{customer_id}/erasure", "/v1/customers/credentials/verify",
+                 "/v1/customers/{customer_id}/orders/summary", "/v1/customers/{customer_id}/analytics"):
+        assert path in paths, path
+    schemas = spec["components"]["schemas"]
+    assert {"firstName", "lastName", "dateOfBirth"} <= set(schemas["ProfileIn"]["properties"])
+    assert {"emailOptIn", "smsOptIn", "pushOptIn"} <= set(schemas["MarketingIn"]["properties"])
+    assert "zipCode" in schemas["AddressIn"]["properties"]
+    created = paths["/v1/customers"]["post"]["responses"]
+    assert {"201", "400", "409"} <= set(created)
