@@ -58,3 +58,17 @@ def test_reminders_move_a_customer_to_at_risk_and_churned_across_a_restart(
                        ("at_risk", "churned")]
     view: dict[str, Any] = service.api("GET", f"/v1/customers/{customer['id']}/segment").json()["data"]["segment"]
     assert view["nextReviewAt"] is None  # nothing left to decay to
+
+
+def test_the_periodic_sweep_catches_a_missed_reminder(service: Service, fast_clock: dict[str, str]) -> None:
+    service.restart_app_with(**fast_clock, SEGMENT_UPDATE_INTERVAL="1")
+    try:
+        customer = service.create_customer()
+        deleted = service.http.delete(
+            f"{service.dapr}/v1.0/actors/CustomerActor/{customer['id']}/reminders/segment-review")
+        assert deleted.status_code == 204
+        # With its reminder gone, only the SEGMENT_UPDATE_INTERVAL sweep can move it past day 90.
+        wait_for(lambda: segment_of(service, customer["id"]) == "at_risk", timeout=30,
+                 what="the sweep to review the customer")
+    finally:
+        service.restart_app_with(**fast_clock)
