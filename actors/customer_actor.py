@@ -86,11 +86,13 @@ def typed_result(method: Method[P]) -> Method[P]:
             return {"ok": False, "error": exc.to_dict()}
         except StoreUnavailable as exc:
             log.warning("customer store unavailable in %s(%s): %s", method.__name__, self.id.id, exc)
+            # A connection lost at COMMIT leaves it unknown whether the change landed: re-read next time.
+            await self._forget()
             return {"ok": False, "error": {"code": ErrorCode.SERVICE_UNAVAILABLE.name,
                                            "message": "the customer store is unavailable; retry shortly"}}
         except Exception:
             log.exception("unexpected failure in %s(%s)", method.__name__, self.id.id)
-            self._loaded = False  # whatever happened, rebuild from the durable record next time
+            await self._forget()
             return {"ok": False, "error": {"code": ErrorCode.INTERNAL_ERROR.name,
                                            "message": "internal error; it has been logged"}}
 
@@ -113,6 +115,11 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         self._recent: OrderedDict[str, Result] = OrderedDict()
 
     # -- loading ----------------------------------------------------------------------------------
+    async def _forget(self) -> None:
+        """Drops the working copy, staged changes included; the next call rebuilds it."""
+        await self._state_manager.clear_cache()
+        self._loaded = False
+
     async def _ensure_loaded(self) -> None:
         """Actor state from Dapr; from PostgreSQL when Dapr's copy is missing or behind the record."""
         if self._loaded:
@@ -184,8 +191,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
             await self._state_manager.save_state()
         except Exception as exc:  # the record is committed; a lost working copy is rebuilt from it
             log.warning("saving Dapr state of %s failed, will rebuild from PostgreSQL: %s", self.id.id, exc)
-            await self._state_manager.clear_cache()
-            self._loaded = False
+            await self._forget()
 
     async def _refresh_cache(self) -> None:
         customer, segment = self._existing()

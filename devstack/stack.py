@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from devstack.processes import ManagedProcess, StackError, free_port, http_ok, tcp_open
+from devstack.processes import ManagedProcess, StackError, free_port, http_ok
 from devstack.servers import Containers, LocalPostgres, LocalRedis, docker_engine_answers
 
 log = logging.getLogger("devstack")
@@ -294,6 +294,3 @@ def python_app_argv(module_app: str, port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", module_app, "--host", "127.0.0.1", "--port", str(port),
 ]
 
-
-def is_up(port: int) -> bool:
-    return tcp_open(port)
