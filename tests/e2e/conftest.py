@@ -66,6 +66,11 @@ class Service:
         self.stack.start_app(self.app)
         self.stack.wait_healthy(self.app)
 
+    def restart_sidecar(self) -> None:
+        self.stack.process(f"{self.app.app_id}-daprd").stop()
+        self.stack.start_sidecar(self.app)
+        self.stack.wait_healthy(self.app)
+
     def kill_app(self) -> None:
         self.stack.process(self.app.app_id).kill()
 
