@@ -166,14 +166,23 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
             if activity is not None:
                 await tx.add_activity(customer_id=self.id.id, activity=activity)
             await tx.enqueue(events=events, at=self._deps.clock.now(), correlation_id=correlation_id)
+        # Only what changed is staged for Dapr state and rewritten in the view cache; the customer always
+        # changes (its version moves with every commit).
+        segment_changed = segment is not self._segment
         self._customer, self._segment = customer, segment
+        await self._state_manager.set_state(CUSTOMER_STATE, customer.to_state())
+        await self._deps.cache.put_profile(self.id.id, self._view(customer, segment))
+        if segment_changed:
+            await self._state_manager.set_state(SEGMENT_STATE, segment.to_state())
+            await self._deps.cache.put_segment(self.id.id, segment.view(self.id.id, self._deps.clock.now()))
         if addresses is not None:
             self._addresses = addresses
-        await self._save_state()
-        await self._refresh_cache()
+            await self._state_manager.set_state(ADDRESSES_STATE, addresses.to_list())
+            await self._deps.cache.put_addresses(self.id.id, addresses.to_list())
 
     async def _save_state(self) -> None:
-        """Stages the working copy; `_flush_state` writes everything staged in one Dapr state transaction."""
+        """Stages the whole working copy (after a rebuild); `_flush_state` writes what is staged in one Dapr
+        state transaction."""
         assert self._customer is not None
         assert self._segment is not None
         await self._state_manager.set_state(CUSTOMER_STATE, self._customer.to_state())
@@ -192,12 +201,6 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         except Exception as exc:  # the record is committed; a lost working copy is rebuilt from it
             log.warning("saving Dapr state of %s failed, will rebuild from PostgreSQL: %s", self.id.id, exc)
             await self._forget()
-
-    async def _refresh_cache(self) -> None:
-        customer, segment = self._existing()
-        await self._deps.cache.put_profile(self.id.id, self._view(customer, segment))
-        await self._deps.cache.put_segment(self.id.id, segment.view(self.id.id, self._deps.clock.now()))
-        await self._deps.cache.put_addresses(self.id.id, self._addresses.to_list())
 
     def _view(self, customer: Customer, segment: SegmentState) -> dict[str, Any]:
         return {"customer": customer.view(segment.summary()), "etag": customer.etag}

@@ -130,6 +130,13 @@ class Stack:
         self.redis_url = config.redis_url or ""
         self._bin: Path | None = None
 
+    @property
+    def local_postgres(self) -> LocalPostgres | None:
+        """The project's own PostgreSQL process, if that is what this stack uses (it can be stopped)."""
+        if self.config.database_url or self.config.use_containers:
+            return None
+        return self._postgres
+
     def process(self, name: str) -> ManagedProcess:
         return ManagedProcess(name, self.config.run_dir, self.config.log_dir)
 

@@ -8,6 +8,7 @@ customers are plain methods on `Store`.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from typing import Any
 
 import asyncpg
 
+from domain.addresses import FIELDS as ADDRESS_FIELDS
 from domain.addresses import Address, AddressBook
 from domain.clock import iso
 from domain.customer import ConsentChange, Customer, Status
@@ -27,9 +29,8 @@ from domain.ids import address_id_of, address_uuid, customer_id_of, customer_uui
 from domain.segmentation import SegmentState, next_boundary
 
 OUTBOX_CHANNEL = "outbox"
-# Address fields in the order of their customer_addresses columns.
-ADDRESS_COLUMNS = ("firstName", "lastName", "company", "street", "street2", "city", "state", "zipCode",
-                   "country", "phone")
+# Address field (camelCase, domain/addresses.py) -> customer_addresses column, in the INSERT's order.
+ADDRESS_COLUMNS = {name: re.sub(r"(?=[A-Z])", "_", name).lower() for name, _, _ in ADDRESS_FIELDS}
 
 
 class StoreUnavailable(Exception):
@@ -46,6 +47,10 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
     TimeoutError,
 )
+
+
+def _unavailable(exc: BaseException) -> StoreUnavailable:
+    return StoreUnavailable(str(exc) or type(exc).__name__)
 
 
 @dataclass(frozen=True)
@@ -286,7 +291,7 @@ class Store:
         try:
             conn: asyncpg.Connection = await asyncpg.connect(self._database_url, timeout=5)
         except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
+            raise _unavailable(exc) from exc
         return conn
 
     async def close(self) -> None:
@@ -302,19 +307,27 @@ class Store:
             async with self._pool.acquire() as conn, conn.transaction():
                 yield Tx(conn)
         except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
+            raise _unavailable(exc) from exc
+
+    @asynccontextmanager
+    async def exclusive(self, lock_id: int) -> AsyncIterator[asyncpg.Connection | None]:
+        """A transaction holding advisory lock `lock_id`, or None when another replica holds it:
+        periodic work runs on one replica at a time."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            held = await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock_id)
+            yield conn if held else None
 
     async def _fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
         try:
             return await self._pool.fetchrow(query, *args)
         except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
+            raise _unavailable(exc) from exc
 
     async def _fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         try:
             return list(await self._pool.fetch(query, *args))
         except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
+            raise _unavailable(exc) from exc
 
     async def ensure_activity_partitions(self, now: datetime, months_ahead: int = 1) -> int:
         created: int = await self._pool.fetchval("SELECT ensure_activity_partitions($1, $2)", now, months_ahead)
@@ -464,10 +477,8 @@ def _customer_from_row(row: asyncpg.Record, consents: Sequence[asyncpg.Record]) 
 
 
 def _address_from_row(row: asyncpg.Record) -> Address:
-    columns = ("first_name", "last_name", "company", "street", "street2", "city", "state", "zip_code", "country",
-               "phone")
     return Address(address_id_of(row["id"]), row["type"], bool(row["is_default"]),
-                   {name: row[column] for name, column in zip(ADDRESS_COLUMNS, columns, strict=True)},
+                   {name: row[column] for name, column in ADDRESS_COLUMNS.items()},
                    row["created_at"], row["updated_at"])
 
 

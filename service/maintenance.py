@@ -39,8 +39,8 @@ class Maintenance:
                 log.warning("maintenance skipped, database unavailable: %s", exc)
 
     async def sweep_segments(self) -> int:
-        async with self._store.pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", SWEEP_LOCK_ID):
+        async with self._store.exclusive(SWEEP_LOCK_ID) as conn:
+            if conn is None:
                 return 0
             rows = await conn.fetch(
                 "SELECT s.customer_id FROM customer_segments s JOIN customers c ON c.id = s.customer_id "

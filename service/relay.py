@@ -67,8 +67,8 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         published = 0
-        async with self._store.pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK_ID):
+        async with self._store.exclusive(RELAY_LOCK_ID) as conn:
+            if conn is None:
                 return 0
             rows = await conn.fetch(
                 "SELECT id, event_id, topic, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack.servers import LocalPostgres
 from devstack.stack import DaprApp, SidecarPorts, Stack, python_app_argv
 from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
 
@@ -125,6 +126,15 @@ def order_service(service: Service) -> Iterator[DaprApp]:
     service.stack.start_dapr_app(app)
     yield app
     service.stack.stop_dapr_app(ORDER_SERVICE_ID)
+
+
+@pytest.fixture
+def local_postgres(service: Service) -> LocalPostgres:
+    """The stack's own PostgreSQL, for tests that stop and start it."""
+    postgres = service.stack.local_postgres
+    if postgres is None:
+        pytest.skip("needs the project's own PostgreSQL process to stop and start it")
+    return postgres
 
 
 @pytest.fixture

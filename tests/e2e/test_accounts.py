@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 
+from devstack.servers import LocalPostgres
 from domain.ids import customer_uuid, new_customer_id
 from persistence.cache import profile_key
 from tests.e2e.conftest import Service, events_for, wait_for, wait_for_events
@@ -254,15 +255,11 @@ def test_openapi_describes_every_route_in_camel_case(service: Service) -> None:
     assert {"201", "400", "409"} <= set(created)
 
 
-def test_a_write_while_postgres_is_down_is_503_and_changes_nothing(service: Service) -> None:
-    import pytest
-
-    if service.stack.config.database_url or service.stack.config.use_containers:
-        pytest.skip("needs the project's own PostgreSQL process to stop and start it")
+def test_a_write_while_postgres_is_down_is_503_and_changes_nothing(service: Service,
+                                                                  local_postgres: LocalPostgres) -> None:
     customer = service.create_customer(profile={"firstName": "Before"})
     path = f"/v1/customers/{customer['id']}"
-    postgres = service.stack._postgres
-    postgres.stop()
+    local_postgres.stop()
     try:
         during = service.api("PUT", path, json={"profile": {"firstName": "During"}})
         assert during.status_code == 503
@@ -270,7 +267,7 @@ def test_a_write_while_postgres_is_down_is_503_and_changes_nothing(service: Serv
         assert during.headers["Retry-After"] == "1"
         assert service.actor_state(customer["id"], "customer").json()["profile"]["firstName"] == "Before"
     finally:
-        postgres.start()
+        local_postgres.start()
     after = wait_for(lambda: (r := service.api("GET", path)).status_code == 200 and r, what="PostgreSQL back")
     assert after.json()["data"]["customer"]["profile"]["firstName"] == "Before"
     assert after.headers["ETag"] == '"1"'

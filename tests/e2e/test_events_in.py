@@ -7,8 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
+from devstack.servers import LocalPostgres
 from tests.e2e.conftest import Service, events_for, wait_for
 from tests.e2e.test_dapr_foundation import order_event
 
@@ -75,18 +74,15 @@ def test_unknown_customer_and_malformed_payloads_go_to_the_dead_letter_topic(ser
     assert "dropping malformed orders.order.completed event" in log
 
 
-def test_events_wait_out_a_postgres_outage(service: Service) -> None:
-    if service.stack.config.database_url or service.stack.config.use_containers:
-        pytest.skip("needs the project's own PostgreSQL process to stop and start it")
+def test_events_wait_out_a_postgres_outage(service: Service, local_postgres: LocalPostgres) -> None:
     customer = service.create_customer()
-    postgres = service.stack._postgres
-    postgres.stop()
+    local_postgres.stop()
     try:
         service.publish("orders.order.completed", order_event(customer["id"], amount="75.00"))
         wait_for(lambda: "retrying orders.order.completed event" in
                  (service.stack.config.log_dir / "customer-service.log").read_text(), what="a retry")
     finally:
-        postgres.start()
+        local_postgres.start()
     metrics = wait_for(lambda: (s := segment(service, customer["id"]))["metrics"]["orderCount"] == 1 and s,
                        timeout=90, what="the event applied after PostgreSQL came back")["metrics"]
     assert metrics["totalSpent"] == 75.0
