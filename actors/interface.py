@@ -1,76 +1,112 @@
-"""The CustomerActor's methods as Dapr sees them.
+"""The CustomerActor's methods: names, request and result types, in one place.
 
-Every method takes at most one JSON object and returns a typed result, {"ok": true, ...} or
-{"ok": false, "error": {"code": ..., "message": ...}}: the Dapr FastAPI extension turns any
-exception raised in an actor method into an opaque 500, so expected rejections never raise.
+Every method takes one JSON object and answers an outcome, {"ok": true, "value": ...} or
+{"ok": false, "error": {"code": ..., "message": ...}}: the Dapr FastAPI extension turns an exception
+raised in an actor method into an opaque 500, so expected rejections travel as values.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from dapr.actor import ActorInterface, actormethod
+from pydantic import BaseModel
+
+from actors import messages as m
 
 ACTOR_TYPE = "CustomerActor"
 SEGMENT_REVIEW_REMINDER = "segment-review"
 
-Result = dict[str, Any]
+Outcome = dict[str, Any]
+Req = TypeVar("Req", bound=BaseModel)
+Res = TypeVar("Res", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ActorMethod(Generic[Req, Res]):
+    name: str
+    request: type[Req]
+    result: type[Res]
+
+
+CREATE = ActorMethod("create", m.CreateCustomer, m.CustomerView)
+GET = ActorMethod("get", m.Query, m.CustomerView)
+UPDATE = ActorMethod("update", m.UpdateCustomer, m.CustomerView)
+DEACTIVATE = ActorMethod("deactivate", m.Deactivate, m.Deactivated)
+ERASE = ActorMethod("erase", m.Erase, m.Erased)
+EXPORT = ActorMethod("export", m.Query, m.Exported)
+AUTHENTICATE = ActorMethod("authenticate", m.Authenticate, m.LoggedIn)
+CHANGE_PASSWORD = ActorMethod("change_password", m.ChangePassword, m.Done)
+GET_SEGMENT = ActorMethod("get_segment", m.Query, m.SegmentView)
+APPLY_ORDER = ActorMethod("apply_order", m.ApplyOrder, m.EventApplied)
+APPLY_POINTS = ActorMethod("apply_points", m.ApplyPoints, m.EventApplied)
+REVIEW_SEGMENT = ActorMethod("review_segment", m.Query, m.Reviewed)
+LIST_ADDRESSES = ActorMethod("list_addresses", m.Query, m.AddressBookView)
+ADD_ADDRESS = ActorMethod("add_address", m.AddAddress, m.AddressChanged)
+UPDATE_ADDRESS = ActorMethod("update_address", m.UpdateAddress, m.AddressChanged)
+REMOVE_ADDRESS = ActorMethod("remove_address", m.RemoveAddress, m.AddressBookView)
+OVERRIDE_SEGMENT = ActorMethod("override_segment", m.OverrideSegment, m.SegmentView)
+CLEAR_OVERRIDE = ActorMethod("clear_override", m.ClearOverride, m.SegmentView)
+ANALYTICS = ActorMethod("analytics", m.Query, m.Analytics)
 
 
 class CustomerActorInterface(ActorInterface):
-    @actormethod(name="create")
-    async def create(self, request: dict[str, Any]) -> Result: ...
+    """Dapr's view of the actor: each method takes the request's JSON object and answers an outcome."""
 
-    @actormethod(name="get")
-    async def get(self) -> Result: ...
+    @actormethod(name=CREATE.name)
+    async def create(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="update")
-    async def update(self, request: dict[str, Any]) -> Result: ...
+    @actormethod(name=GET.name)
+    async def get(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="deactivate")
-    async def deactivate(self, request: dict[str, Any]) -> Result: ...
+    @actormethod(name=UPDATE.name)
+    async def update(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="erase")
-    async def erase(self, request: dict[str, Any]) -> Result: ...
+    @actormethod(name=DEACTIVATE.name)
+    async def deactivate(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="export")
-    async def export(self) -> Result: ...
+    @actormethod(name=ERASE.name)
+    async def erase(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="authenticate")
-    async def authenticate(self, request: dict[str, Any]) -> Result: ...
+    @actormethod(name=EXPORT.name)
+    async def export(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="change_password")
-    async def change_password(self, request: dict[str, Any]) -> Result: ...
+    @actormethod(name=AUTHENTICATE.name)
+    async def authenticate(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="get_segment")
-    async def get_segment(self) -> Result: ...
+    @actormethod(name=CHANGE_PASSWORD.name)
+    async def change_password(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="apply_order")
-    async def apply_order(self, request: dict[str, Any]) -> Result: ...
+    @actormethod(name=GET_SEGMENT.name)
+    async def get_segment(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="apply_points")
-    async def apply_points(self, request: dict[str, Any]) -> Result: ...
+    @actormethod(name=APPLY_ORDER.name)
+    async def apply_order(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="list_addresses")
-    async def list_addresses(self) -> Result: ...
+    @actormethod(name=APPLY_POINTS.name)
+    async def apply_points(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="add_address")
-    async def add_address(self, request: dict[str, Any]) -> Result: ...
+    @actormethod(name=REVIEW_SEGMENT.name)
+    async def review_segment(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="update_address")
-    async def update_address(self, request: dict[str, Any]) -> Result: ...
+    @actormethod(name=LIST_ADDRESSES.name)
+    async def list_addresses(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="remove_address")
-    async def remove_address(self, request: dict[str, Any]) -> Result: ...
+    @actormethod(name=ADD_ADDRESS.name)
+    async def add_address(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="override_segment")
-    async def override_segment(self, request: dict[str, Any]) -> Result: ...
+    @actormethod(name=UPDATE_ADDRESS.name)
+    async def update_address(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="clear_override")
-    async def clear_override(self, request: dict[str, Any]) -> Result: ...
+    @actormethod(name=REMOVE_ADDRESS.name)
+    async def remove_address(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="analytics")
-    async def analytics(self) -> Result: ...
+    @actormethod(name=OVERRIDE_SEGMENT.name)
+    async def override_segment(self, request: Any) -> Outcome: ...
 
-    @actormethod(name="review_segment")
-    async def review_segment(self) -> Result: ...
+    @actormethod(name=CLEAR_OVERRIDE.name)
+    async def clear_override(self, request: Any) -> Outcome: ...
+
+    @actormethod(name=ANALYTICS.name)
+    async def analytics(self, request: Any) -> Outcome: ...

@@ -1,30 +1,113 @@
-"""Reaching one customer's data: who may, which id is valid, and reads served from the view cache."""
+"""Who may call a route, declared on the route itself.
+
+Every route under /v1 takes exactly one of the access dependencies below; `unguarded_routes` finds
+any that does not, and the app refuses to start with one (see `service.main`). Each dependency
+verifies the bearer token, charges the caller's rate limit, checks the scope, and, for a customer's
+record, that the caller may reach that customer and that the id can name one (else 404).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Path
+from fastapi import APIRouter, Depends, Header, Path
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
-from actors.client import CustomerActorClient
-from api.auth import Principal, authorize_customer
+from api.auth import ADMIN, CREDENTIALS, READ, WRITE, Principal, authorize_customer, forbidden, require_scope
+from api.dependencies import Services
 from domain.errors import not_found
 from domain.ids import customer_uuid
-from service.bootstrap import Container
 
-CustomerId = Annotated[str, Path(description="Customer id, cust_ followed by 32 hex digits")]
-
-
-def reach(principal: Principal, customer_id: str, scope: str, *, services: bool = True) -> str:
-    """Authorizes the call, then checks the id; an id that can't name a customer is a 404."""
-    authorize_customer(principal, customer_id, scope, services=services)
-    if customer_uuid(customer_id) is None:
-        raise not_found(customer_id)
-    return customer_id
+CustomerIdPath = Annotated[str, Path(description="Customer id, cust_ followed by 32 hex digits")]
 
 
-async def read_through(container: Container, actors: CustomerActorClient, *, key: str, customer_id: str,
-                       method: str, field: str) -> Any:
-    """The cached view if there is one, else the actor's answer (the actor refreshes the cache)."""
-    cached = await container.cache.get(key)
-    return cached if cached is not None else (await actors.call(customer_id, method))[field]
+async def authenticated(
+    services: Services, authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal:
+    principal = services.verifier.verify(authorization)
+    await services.rate_limiter.check(principal.subject)
+    return principal
+
+
+Authenticated = Annotated[Principal, Depends(authenticated)]
+
+
+@dataclass(frozen=True)
+class CustomerAccess:
+    """A caller allowed to reach one customer, and that customer's (well-formed) id."""
+
+    principal: Principal
+    customer_id: str
+
+
+GUARDS: set[Callable[..., Awaitable[Any]]] = set()
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def _guard(dependency: F) -> F:
+    GUARDS.add(dependency)
+    return dependency
+
+
+def _customer_access(scope: str, *, services: bool = True, admin_only: bool = False) -> Callable[
+        ..., Awaitable[CustomerAccess]]:
+    @_guard
+    async def access(principal: Authenticated, customer_id: CustomerIdPath) -> CustomerAccess:
+        if admin_only and not principal.is_admin:
+            raise forbidden(f"the token lacks the {ADMIN} scope")
+        authorize_customer(principal, customer_id, scope, services=services)
+        if customer_uuid(customer_id) is None:
+            raise not_found(customer_id)
+        return CustomerAccess(principal, customer_id)
+
+    return access
+
+
+def _scope(scope: str) -> Callable[..., Awaitable[Principal]]:
+    @_guard
+    async def scoped(principal: Authenticated) -> Principal:
+        require_scope(principal, scope)
+        return principal
+
+    return scoped
+
+
+@_guard
+async def _account_creator(principal: Authenticated) -> Principal:
+    require_scope(principal, WRITE)
+    if principal.is_customer and not principal.is_admin:
+        raise forbidden("a customer token cannot create accounts")
+    return principal
+
+
+@_guard
+async def _public() -> None:
+    """No token: liveness and readiness only."""
+
+
+# A customer's record: its own token, a service token with the scope, or an admin.
+ReadCustomer = Annotated[CustomerAccess, Depends(_customer_access(READ))]
+WriteCustomer = Annotated[CustomerAccess, Depends(_customer_access(WRITE))]
+# The customer's own token or an admin: deactivation, GDPR export and erasure, password change.
+ReadOwnCustomer = Annotated[CustomerAccess, Depends(_customer_access(READ, services=False))]
+WriteOwnCustomer = Annotated[CustomerAccess, Depends(_customer_access(WRITE, services=False))]
+AdminCustomer = Annotated[CustomerAccess, Depends(_customer_access(ADMIN, admin_only=True))]
+Admin = Annotated[Principal, Depends(_scope(ADMIN))]
+CredentialsService = Annotated[Principal, Depends(_scope(CREDENTIALS))]
+AccountCreator = Annotated[Principal, Depends(_account_creator)]
+Public = Annotated[None, Depends(_public)]
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def unguarded_routes(routers: Iterable[APIRouter]) -> list[str]:
+    """Routes that declare none of the access dependencies."""
+    return [f"{sorted(route.methods or ())} {route.path}" for router in routers for route in router.routes
+            if isinstance(route, APIRoute) and not any(call in GUARDS for call in _calls(route.dependant))]

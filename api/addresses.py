@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from api.access import CustomerId, reach, read_through
-from api.auth import READ, WRITE
-from api.dependencies import ActorsDep, ContainerDep, CorrelationIdDep, PrincipalDep, RequestContextDep
+from actors import messages as m
+from api.access import ReadCustomer, WriteCustomer
+from api.dependencies import Actors, Cache, Origin
 from api.schemas import ERRORS, AddressIn, envelope
+from api.views import address_book
 from domain.addresses import address_not_found
 from domain.ids import address_uuid
-from persistence.cache import addresses_key
 
 router = APIRouter(prefix="/v1/customers", tags=["addresses"])
 
@@ -24,41 +24,29 @@ def valid_address_id(address_id: str) -> str:
 
 
 @router.get("/{customer_id}/addresses", responses=ERRORS, summary="The customer's address book")
-async def list_addresses(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep,
-                         container: ContainerDep) -> dict[str, Any]:
-    reach(principal, customer_id, READ)
-    return envelope({"addresses": await read_through(container, actors, key=addresses_key(customer_id),
-                                                     customer_id=customer_id, method="list_addresses",
-                                                     field="addresses")})
+async def list_addresses(access: ReadCustomer, actors: Actors, cache: Cache) -> dict[str, Any]:
+    return envelope({"addresses": await address_book(cache, actors, access.customer_id)})
 
 
 @router.post("/{customer_id}/addresses", status_code=201, responses=ERRORS, summary="Add an address")
-async def add_address(customer_id: CustomerId, body: AddressIn, principal: PrincipalDep, actors: ActorsDep,
-                      correlation_id: CorrelationIdDep, context: RequestContextDep,
+async def add_address(access: WriteCustomer, body: AddressIn, actors: Actors, origin: Origin,
                       response: Response) -> dict[str, Any]:
-    reach(principal, customer_id, WRITE)
-    result = await actors.call(customer_id, "add_address", {
-        "address": body.changes(), "correlationId": correlation_id, "context": context})
-    response.headers["Location"] = f"/v1/customers/{customer_id}/addresses/{result['address']['id']}"
-    return envelope({"address": result["address"]})
+    result = await actors.add_address(access.customer_id, m.AddAddress(address=body.changes(), origin=origin))
+    response.headers["Location"] = f"/v1/customers/{access.customer_id}/addresses/{result.address['id']}"
+    return envelope({"address": result.address})
 
 
 @router.put("/{customer_id}/addresses/{address_id}", responses=ERRORS, summary="Update an address (partial)")
-async def update_address(customer_id: CustomerId, address_id: str, body: AddressIn, principal: PrincipalDep,
-                         actors: ActorsDep, correlation_id: CorrelationIdDep,
-                         context: RequestContextDep) -> dict[str, Any]:
-    reach(principal, customer_id, WRITE)
-    result = await actors.call(customer_id, "update_address", {
-        "addressId": valid_address_id(address_id), "changes": body.changes(), "correlationId": correlation_id,
-        "context": context})
-    return envelope({"address": result["address"]})
+async def update_address(access: WriteCustomer, address_id: str, body: AddressIn, actors: Actors,
+                         origin: Origin) -> dict[str, Any]:
+    result = await actors.update_address(access.customer_id, m.UpdateAddress(
+        address_id=valid_address_id(address_id), changes=body.changes(), origin=origin))
+    return envelope({"address": result.address})
 
 
 @router.delete("/{customer_id}/addresses/{address_id}", status_code=204, responses=ERRORS,
                summary="Remove an address; a removed default is replaced by the oldest of its type")
-async def remove_address(customer_id: CustomerId, address_id: str, principal: PrincipalDep, actors: ActorsDep,
-                         correlation_id: CorrelationIdDep, context: RequestContextDep) -> Response:
-    reach(principal, customer_id, WRITE)
-    await actors.call(customer_id, "remove_address", {
-        "addressId": valid_address_id(address_id), "correlationId": correlation_id, "context": context})
+async def remove_address(access: WriteCustomer, address_id: str, actors: Actors, origin: Origin) -> Response:
+    await actors.remove_address(access.customer_id, m.RemoveAddress(address_id=valid_address_id(address_id),
+                                                                    origin=origin))
     return Response(status_code=204)

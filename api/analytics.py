@@ -6,40 +6,30 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from actors.client import CustomerActorClient
-from api.access import CustomerId, reach, read_through
-from api.auth import READ
-from api.dependencies import ActorsDep, ContainerDep, PrincipalDep
+from api.access import ReadCustomer
+from api.dependencies import Actors, Cache, Policy, Upstream
 from api.schemas import ERRORS, envelope
-from persistence.cache import segment_key
-from service.bootstrap import Container
+from api.views import segment_view
 
 router = APIRouter(prefix="/v1/customers", tags=["analytics"])
 
 
-async def _segment(container: Container, actors: CustomerActorClient, customer_id: str) -> dict[str, Any]:
-    segment: dict[str, Any] = await read_through(container, actors, key=segment_key(customer_id),
-                                                 customer_id=customer_id, method="get_segment", field="segment")
-    return segment
-
-
 @router.get("/{customer_id}/analytics", responses=ERRORS,
             summary="Activity counts by type over 30/90/365 days, last activity, order cadence")
-async def analytics(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep) -> dict[str, Any]:
-    reach(principal, customer_id, READ)
-    return envelope({"analytics": (await actors.call(customer_id, "analytics"))["analytics"]})
+async def analytics(access: ReadCustomer, actors: Actors) -> dict[str, Any]:
+    return envelope({"analytics": (await actors.analytics(access.customer_id)).analytics})
 
 
 @router.get("/{customer_id}/orders/summary", responses=ERRORS,
             summary="Order history summary: from the Order Service, else from this service's own metrics")
-async def orders_summary(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep,
-                         container: ContainerDep) -> dict[str, Any]:
-    reach(principal, customer_id, READ)
-    metrics = (await _segment(container, actors, customer_id))["metrics"]  # also: 404 for an unknown customer
-    app_id = container.settings.order_service_app_id
-    upstream = await container.upstream.get(app_id, f"/orders/customer/{customer_id}/summary")
-    if upstream is not None:
-        return envelope({"source": app_id, "summary": upstream})
+async def orders_summary(access: ReadCustomer, actors: Actors, cache: Cache, upstream: Upstream,
+                         policy: Policy) -> dict[str, Any]:
+    customer_id = access.customer_id
+    metrics = (await segment_view(cache, actors, customer_id))["metrics"]  # also: 404 for an unknown customer
+    app_id = policy.order_service_app_id
+    answer = await upstream.get(app_id, f"/orders/customer/{customer_id}/summary")
+    if answer is not None:
+        return envelope({"source": app_id, "summary": answer})
     return envelope({"source": "customer-service", "summary": {
         "customerId": customer_id, "orderCount": metrics["orderCount"], "totalSpent": metrics["totalSpent"],
         "averageOrderValue": metrics["averageOrderValue"], "lastOrderDate": metrics["lastOrderDate"],
@@ -48,13 +38,13 @@ async def orders_summary(customer_id: CustomerId, principal: PrincipalDep, actor
 
 @router.get("/{customer_id}/loyalty", responses=ERRORS,
             summary="Loyalty points: from the Loyalty Service, else from this service's own tally")
-async def loyalty(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep,
-                  container: ContainerDep) -> dict[str, Any]:
-    reach(principal, customer_id, READ)
-    segment = await _segment(container, actors, customer_id)
-    app_id = container.settings.loyalty_service_app_id
-    upstream = await container.upstream.get(app_id, f"/loyalty/customer/{customer_id}/points")
-    if upstream is not None:
-        return envelope({"source": app_id, "loyalty": upstream})
+async def loyalty(access: ReadCustomer, actors: Actors, cache: Cache, upstream: Upstream,
+                  policy: Policy) -> dict[str, Any]:
+    customer_id = access.customer_id
+    segment = await segment_view(cache, actors, customer_id)
+    app_id = policy.loyalty_service_app_id
+    answer = await upstream.get(app_id, f"/loyalty/customer/{customer_id}/points")
+    if answer is not None:
+        return envelope({"source": app_id, "loyalty": answer})
     return envelope({"source": "customer-service",
                      "loyalty": {"customerId": customer_id, "points": segment["loyaltyPoints"]}})

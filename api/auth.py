@@ -94,8 +94,3 @@ def authorize_customer(principal: Principal, customer_id: str, scope: str, *, se
             raise forbidden("a customer token reaches only its own record")
     elif not services:
         raise forbidden("this operation needs the customer's own token or customers:admin")
-
-
-def require_admin(principal: Principal) -> None:
-    if not principal.is_admin:
-        raise forbidden(f"the token lacks the {ADMIN} scope")

@@ -7,105 +7,81 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 
-from api.access import CustomerId, reach
-from api.auth import READ, WRITE, forbidden, require_scope
-from api.dependencies import ActorsDep, ContainerDep, CorrelationIdDep, PrincipalDep, RequestContextDep
+from actors import messages as m
+from api.access import AccountCreator, ReadCustomer, ReadOwnCustomer, WriteCustomer, WriteOwnCustomer
+from api.dependencies import Actors, Cache, Origin, Policy
 from api.schemas import ERRORS, ChangePasswordIn, CreateCustomerIn, CustomerData, Envelope, UpdateCustomerIn, envelope
+from api.views import customer_view
 from domain.ids import new_customer_id
 from domain.passwords import hash_password
 from domain.validation import check_email, check_password
-from persistence.cache import profile_key
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-def _customer_response(result: dict[str, Any], response: Response) -> dict[str, Any]:
-    response.headers["ETag"] = result["etag"]
-    return envelope({"customer": result["customer"]})
+def _customer_response(view: m.CustomerView, response: Response) -> dict[str, Any]:
+    response.headers["ETag"] = view.etag
+    return envelope({"customer": view.customer})
 
 
 @router.post("", status_code=201, response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Create a customer account")
-async def create_customer(body: CreateCustomerIn, principal: PrincipalDep, actors: ActorsDep,
-                          container: ContainerDep, correlation_id: CorrelationIdDep,
-                          context: RequestContextDep, response: Response) -> dict[str, Any]:
-    require_scope(principal, WRITE)
-    if principal.is_customer and not principal.is_admin:
-        raise forbidden("a customer token cannot create accounts")
+async def create_customer(body: CreateCustomerIn, _: AccountCreator, actors: Actors, policy: Policy,
+                          origin: Origin, response: Response) -> dict[str, Any]:
     email = check_email(body.email)
-    check_password(body.password, min_length=container.settings.password_min_length, email=email)
+    check_password(body.password, min_length=policy.password_min_length, email=email)
     password_hash = await asyncio.to_thread(hash_password, body.password)
     customer_id = new_customer_id()
-    result = await actors.call(customer_id, "create", {
-        "email": email, "passwordHash": password_hash, "profile": body.profile.changes(),
-        "preferences": body.preferences.changes(), "correlationId": correlation_id, "context": context,
-    })
+    view = await actors.create(customer_id, m.CreateCustomer(
+        email=email, password_hash=password_hash, profile=body.profile.changes(),
+        preferences=body.preferences.changes(), origin=origin))
     response.headers["Location"] = f"/v1/customers/{customer_id}"
-    return _customer_response(result, response)
+    return _customer_response(view, response)
 
 
-@router.get("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS,
-            summary="Get a customer")
-async def get_customer(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep,
-                       container: ContainerDep, response: Response) -> dict[str, Any]:
-    reach(principal, customer_id, READ)
-    cached = await container.cache.get(profile_key(customer_id))
-    return _customer_response(cached if cached is not None else await actors.call(customer_id, "get"), response)
+@router.get("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS, summary="Get a customer")
+async def get_customer(access: ReadCustomer, actors: Actors, cache: Cache, response: Response) -> dict[str, Any]:
+    return _customer_response(await customer_view(cache, actors, access.customer_id), response)
 
 
 @router.put("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS,
             summary="Update profile and preferences (partial; nested preferences merge)")
-async def update_customer(customer_id: CustomerId, body: UpdateCustomerIn, principal: PrincipalDep,
-                          actors: ActorsDep, correlation_id: CorrelationIdDep, context: RequestContextDep,
+async def update_customer(access: WriteCustomer, body: UpdateCustomerIn, actors: Actors, origin: Origin,
                           response: Response,
                           if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-    reach(principal, customer_id, WRITE)
+    principal = access.principal
     changes = body.changes()
-    result = await actors.call(customer_id, "update", {
-        "profile": changes.get("profile") or {}, "preferences": changes.get("preferences") or {},
-        "ifMatch": if_match, "correlationId": correlation_id, "context": context,
-        "source": "admin" if principal.is_admin and principal.subject != customer_id else "customer",
-    })
-    return _customer_response(result, response)
+    view = await actors.update(access.customer_id, m.UpdateCustomer(
+        profile=changes.get("profile") or {}, preferences=changes.get("preferences") or {}, if_match=if_match,
+        source="admin" if principal.is_admin and principal.subject != access.customer_id else "customer",
+        origin=origin))
+    return _customer_response(view, response)
 
 
 @router.delete("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS,
                summary="Deactivate a customer account (idempotent)")
-async def deactivate_customer(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep,
-                              correlation_id: CorrelationIdDep, context: RequestContextDep,
+async def deactivate_customer(access: WriteOwnCustomer, actors: Actors, origin: Origin,
                               response: Response) -> dict[str, Any]:
-    reach(principal, customer_id, WRITE, services=False)
-    result = await actors.call(customer_id, "deactivate", {"correlationId": correlation_id, "context": context})
-    return _customer_response(result, response)
+    return _customer_response(await actors.deactivate(access.customer_id, m.Deactivate(origin=origin)), response)
 
 
 @router.get("/{customer_id}/export", responses=ERRORS,
             summary="GDPR access: every piece of personal data held about the customer")
-async def export_customer(customer_id: CustomerId, principal: PrincipalDep,
-                          actors: ActorsDep) -> dict[str, Any]:
-    reach(principal, customer_id, READ, services=False)
-    result = await actors.call(customer_id, "export")
-    return envelope({"export": result["export"]})
+async def export_customer(access: ReadOwnCustomer, actors: Actors) -> dict[str, Any]:
+    return envelope({"export": (await actors.export(access.customer_id)).export})
 
 
 @router.post("/{customer_id}/erasure", responses=ERRORS,
              summary="GDPR erasure: anonymise the customer and announce customers.customer.erased")
-async def erase_customer(customer_id: CustomerId, principal: PrincipalDep, actors: ActorsDep,
-                         correlation_id: CorrelationIdDep) -> dict[str, Any]:
-    reach(principal, customer_id, WRITE, services=False)
-    result = await actors.call(customer_id, "erase", {"correlationId": correlation_id})
-    return envelope({"customerId": customer_id, "erased": True, "changed": result["changed"]})
+async def erase_customer(access: WriteOwnCustomer, actors: Actors, origin: Origin) -> dict[str, Any]:
+    result = await actors.erase(access.customer_id, m.Erase(origin=origin))
+    return envelope({"customerId": access.customer_id, "erased": True, "changed": result.changed})
 
 
 @router.put("/{customer_id}/password", status_code=204, responses=ERRORS,
             summary="Change the password; the current password is always required")
-async def change_password(customer_id: CustomerId, body: ChangePasswordIn, principal: PrincipalDep,
-                          actors: ActorsDep, correlation_id: CorrelationIdDep,
-                          context: RequestContextDep) -> Response:
-    reach(principal, customer_id, WRITE, services=False)
-    await actors.call(customer_id, "change_password", {
-        "currentPassword": body.current_password, "newPassword": body.new_password,
-        "correlationId": correlation_id, "context": context,
-    })
+async def change_password(access: WriteOwnCustomer, body: ChangePasswordIn, actors: Actors,
+                          origin: Origin) -> Response:
+    await actors.change_password(access.customer_id, m.ChangePassword(
+        current_password=body.current_password, new_password=body.new_password, origin=origin))
     return Response(status_code=204)
-

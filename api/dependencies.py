@@ -1,58 +1,83 @@
-"""Annotated dependency aliases for the routes."""
+"""What routes use, as `Annotated` dependencies: a route's signature says what it touches.
+
+The composition root (`service.bootstrap`) builds one `ApiServices` per process and puts it on
+`app.state.services`; nothing in `api/` imports the layer above it.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from actors.client import CustomerActorClient
-from api.auth import Principal
-from service.bootstrap import Container
+from actors.messages import RequestOrigin
+from api.auth import TokenVerifier
+from api.ratelimit import LoginThrottle, RateLimiter
+from api.sessions import SessionStore
+from api.upstream import UpstreamClient
+from persistence.cache import ViewCache
+from persistence.read_models import ReadModels
+from persistence.store import Store
 
 
-def get_container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
+@dataclass(frozen=True)
+class ApiPolicy:
+    password_min_length: int
+    order_service_app_id: str
+    loyalty_service_app_id: str
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
+@dataclass(frozen=True)
+class ApiServices:
+    actors: CustomerActorClient
+    cache: ViewCache
+    store: Store
+    read_models: ReadModels
+    sessions: SessionStore
+    verifier: TokenVerifier
+    rate_limiter: RateLimiter
+    login_throttle: LoginThrottle
+    upstream: UpstreamClient
+    policy: ApiPolicy
 
 
-def get_actors(container: ContainerDep) -> CustomerActorClient:
-    return container.actors
-
-
-ActorsDep = Annotated[CustomerActorClient, Depends(get_actors)]
-
-
-async def get_principal(
-    container: ContainerDep,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Principal:
-    principal = container.verifier.verify(authorization)
-    await container.rate_limiter.check(principal.subject)
-    return principal
-
-
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
-
-
-def correlation_id(request: Request) -> str:
-    value: str = request.state.correlation_id
+# Dependencies are `async def` so FastAPI runs them on the event loop, not in its thread pool.
+async def services(request: Request) -> ApiServices:
+    value: ApiServices = request.app.state.services
     return value
 
 
-CorrelationIdDep = Annotated[str, Depends(correlation_id)]
+Services = Annotated[ApiServices, Depends(services)]
 
 
-def request_context(request: Request) -> dict[str, str | None]:
-    """Who made the request, recorded with the customer's activity rows."""
-    return {
-        "session_id": request.headers.get("x-session-id"),
-        "ip_address": request.client.host if request.client else None,
-        "user_agent": request.headers.get("user-agent"),
-    }
+def _part(name: str) -> Callable[[ApiServices], Awaitable[Any]]:
+    async def part(s: Services) -> Any:
+        return getattr(s, name)
+
+    return part
 
 
-RequestContextDep = Annotated[dict[str, str | None], Depends(request_context)]
+Actors = Annotated[CustomerActorClient, Depends(_part("actors"))]
+Cache = Annotated[ViewCache, Depends(_part("cache"))]
+Records = Annotated[Store, Depends(_part("store"))]
+Reads = Annotated[ReadModels, Depends(_part("read_models"))]
+Sessions = Annotated[SessionStore, Depends(_part("sessions"))]
+Throttle = Annotated[LoginThrottle, Depends(_part("login_throttle"))]
+Upstream = Annotated[UpstreamClient, Depends(_part("upstream"))]
+Policy = Annotated[ApiPolicy, Depends(_part("policy"))]
+
+
+async def request_origin(request: Request) -> RequestOrigin:
+    """Who made the request: the correlation id for its events, the rest for the activity row."""
+    return RequestOrigin(
+        correlation_id=request.state.correlation_id,
+        session_id=request.headers.get("x-session-id"),
+        ip_address=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+Origin = Annotated[RequestOrigin, Depends(request_origin)]

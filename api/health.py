@@ -6,31 +6,33 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 
-from api.dependencies import ContainerDep
-from persistence.store import UNAVAILABLE_ERRORS
+from api.access import Public
+from api.dependencies import Cache, Records
+from persistence.store import StoreUnavailable
 
 router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("/live", summary="The process is up")
-async def live() -> dict[str, str]:
+async def live(_: Public) -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/ready", summary="PostgreSQL and Redis answer", response_model=None)
-async def ready(container: ContainerDep) -> dict[str, Any] | JSONResponse:
+async def ready(_: Public, records: Records, cache: Cache) -> dict[str, Any] | JSONResponse:
     checks: dict[str, str] = {}
     try:
-        await container.store.pool.fetchval("SELECT 1")
+        await records.ping()
         checks["postgres"] = "ok"
-    except UNAVAILABLE_ERRORS as exc:
-        checks["postgres"] = f"unavailable: {type(exc).__name__}"
+    except StoreUnavailable:
+        checks["postgres"] = "unavailable"
     try:
-        await container.redis.ping()
+        await cache.ping()
         checks["redis"] = "ok"
-    except Exception as exc:  # any Redis failure means not ready
-        checks["redis"] = f"unavailable: {type(exc).__name__}"
+    except (RedisError, OSError):
+        checks["redis"] = "unavailable"
     if all(v == "ok" for v in checks.values()):
         return {"status": "ok", "checks": checks}
     return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)

@@ -1,4 +1,9 @@
-"""Request and response bodies, camelCase as in the spec. Shape and types here; rules in domain/."""
+"""Request bodies, camelCase as in the spec, and the response envelope.
+
+Field limits and enumerations come from the domain's rules (one definition each); the customer
+representation is the actor's result type (`actors.messages`). Bounds on the email and password
+here only cap what is read: the domain's rules decide what is valid.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,12 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from actors.messages import CustomerRepresentation
+from domain.addresses import FIELD_LIMITS as ADDRESS_LIMITS
+from domain.addresses import AddressType
+from domain.segmentation import Segment, Tier
+from domain.validation import OVERRIDE_REASON_LIMITS, PREFERENCE_LIMITS, PROFILE_LIMITS, Gender
 
 T = TypeVar("T")
 
@@ -20,12 +31,12 @@ class Body(BaseModel):
 
 
 class ProfileIn(Body):
-    first_name: str | None = Field(None, max_length=100)
-    last_name: str | None = Field(None, max_length=100)
+    first_name: str | None = Field(None, max_length=PROFILE_LIMITS["firstName"])
+    last_name: str | None = Field(None, max_length=PROFILE_LIMITS["lastName"])
     date_of_birth: date | None = None
-    gender: Literal["male", "female", "non_binary", "other"] | None = None
-    phone: str | None = Field(None, max_length=20)
-    avatar: str | None = Field(None, max_length=500)
+    gender: Gender | None = None
+    phone: str | None = Field(None, max_length=PROFILE_LIMITS["phone"])
+    avatar: str | None = Field(None, max_length=PROFILE_LIMITS["avatar"])
 
 
 class MarketingIn(Body):
@@ -41,9 +52,9 @@ class NotificationsIn(Body):
 
 
 class PreferencesIn(Body):
-    language: str | None = Field(None, max_length=10)
-    currency: str | None = Field(None, max_length=3)
-    timezone: str | None = Field(None, max_length=64)
+    language: str | None = Field(None, max_length=PREFERENCE_LIMITS["language"])
+    currency: str | None = Field(None, max_length=PREFERENCE_LIMITS["currency"])
+    timezone: str | None = Field(None, max_length=PREFERENCE_LIMITS["timezone"])
     marketing: MarketingIn | None = None
     notifications: NotificationsIn | None = None
 
@@ -70,62 +81,30 @@ class VerifyCredentialsIn(Body):
     password: str = Field(max_length=1024)
 
 
+class AddressIn(Body):
+    type: AddressType | None = None
+    is_default: bool | None = None
+    first_name: str | None = Field(None, max_length=ADDRESS_LIMITS["firstName"])
+    last_name: str | None = Field(None, max_length=ADDRESS_LIMITS["lastName"])
+    company: str | None = Field(None, max_length=ADDRESS_LIMITS["company"])
+    street: str | None = Field(None, max_length=ADDRESS_LIMITS["street"])
+    street2: str | None = Field(None, max_length=ADDRESS_LIMITS["street2"])
+    city: str | None = Field(None, max_length=ADDRESS_LIMITS["city"])
+    state: str | None = Field(None, max_length=ADDRESS_LIMITS["state"])
+    zip_code: str | None = Field(None, max_length=ADDRESS_LIMITS["zipCode"])
+    country: str | None = Field(None, max_length=ADDRESS_LIMITS["country"])
+    phone: str | None = Field(None, max_length=ADDRESS_LIMITS["phone"])
+
+
+class SegmentOverrideIn(Body):
+    tier: Tier | None = None
+    segment: Segment | None = None
+    reason: str = Field(min_length=OVERRIDE_REASON_LIMITS[0], max_length=OVERRIDE_REASON_LIMITS[1])
+
+
 # -- responses ---------------------------------------------------------------------------------------
-class Marketing(BaseModel):
-    emailOptIn: bool
-    smsOptIn: bool
-    pushOptIn: bool
-
-
-class Notifications(BaseModel):
-    orderUpdates: bool
-    promotions: bool
-    newsletters: bool
-
-
-class Preferences(BaseModel):
-    language: str
-    currency: str
-    timezone: str
-    marketing: Marketing
-    notifications: Notifications
-
-
-class Profile(BaseModel):
-    firstName: str | None
-    lastName: str | None
-    dateOfBirth: str | None
-    gender: str | None
-    phone: str | None
-    avatar: str | None
-
-
-class SegmentSummary(BaseModel):
-    tier: str
-    segment: str
-    loyaltyPoints: int
-    totalSpent: float
-    orderCount: int
-    averageOrderValue: float
-
-
-class Customer(BaseModel):
-    id: str
-    email: str
-    profile: Profile
-    segment: SegmentSummary
-    preferences: Preferences
-    status: Literal["active", "inactive", "suspended", "deleted"]
-    emailVerified: bool
-    phoneVerified: bool
-    registrationDate: str
-    lastLoginAt: str | None
-    createdAt: str
-    updatedAt: str
-
-
 class CustomerData(BaseModel):
-    customer: Customer
+    customer: CustomerRepresentation
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -157,25 +136,3 @@ def envelope(data: dict[str, Any]) -> dict[str, Any]:
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 412, 413, 429, 503)
 }
-
-
-class AddressIn(Body):
-    type: Literal["shipping", "billing", "both"] | None = None
-    is_default: bool | None = None
-    first_name: str | None = Field(None, max_length=100)
-    last_name: str | None = Field(None, max_length=100)
-    company: str | None = Field(None, max_length=100)
-    street: str | None = Field(None, max_length=255)
-    street2: str | None = Field(None, max_length=255)
-    city: str | None = Field(None, max_length=100)
-    state: str | None = Field(None, max_length=50)
-    zip_code: str | None = Field(None, max_length=20)
-    country: str | None = Field(None, max_length=2)
-    phone: str | None = Field(None, max_length=20)
-
-
-class SegmentOverrideIn(Body):
-    tier: Literal["regular", "premium", "vip", "enterprise"] | None = None
-    segment: Literal["new_customer", "regular_customer", "high_value", "frequent_buyer", "at_risk",
-                     "churned"] | None = None
-    reason: str = Field(min_length=3, max_length=500)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from domain.clock import iso, parse_iso
@@ -19,13 +20,22 @@ from domain.errors import DomainError, ErrorCode
 from domain.validation import FieldChecks
 
 MAX_ADDRESSES = 10
-ADDRESS_TYPES = frozenset({"shipping", "billing", "both"})
+
+
+class AddressType(StrEnum):
+    SHIPPING = "shipping"
+    BILLING = "billing"
+    BOTH = "both"
+
+
+ADDRESS_TYPES = frozenset(AddressType)
 # Field, max length (the schema's column sizes), required.
 FIELDS: tuple[tuple[str, int, bool], ...] = (
     ("firstName", 100, False), ("lastName", 100, False), ("company", 100, False),
     ("street", 255, True), ("street2", 255, False), ("city", 100, True), ("state", 50, False),
     ("zipCode", 20, True), ("country", 2, True), ("phone", 20, False),
 )
+FIELD_LIMITS = {name: max_length for name, max_length, _ in FIELDS}
 
 
 def address_not_found(address_id: str) -> DomainError:

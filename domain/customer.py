@@ -13,7 +13,7 @@ from typing import Any
 
 from domain.clock import iso, parse_iso
 from domain.errors import DomainError, ErrorCode
-from domain.validation import GENDERS, FieldChecks, check_email
+from domain.validation import GENDERS, PROFILE_LIMITS, FieldChecks, check_email
 
 
 class Status(StrEnum):
@@ -76,12 +76,10 @@ def consent_changes(before: dict[str, Any] | None, after: dict[str, Any], *, sou
 
 
 def check_profile(profile: dict[str, Any], today: date, checks: FieldChecks) -> None:
-    checks.text("profile.firstName", profile.get("firstName"), max_length=100)
-    checks.text("profile.lastName", profile.get("lastName"), max_length=100)
+    for name, max_length in PROFILE_LIMITS.items():
+        checks.text(f"profile.{name}", profile.get(name), max_length=max_length)
     checks.one_of("profile.gender", profile.get("gender"), GENDERS)
     checks.phone("profile.phone", profile.get("phone"))
-    checks.text("profile.phone", profile.get("phone"), max_length=20)
-    checks.text("profile.avatar", profile.get("avatar"), max_length=500)
     dob = profile.get("dateOfBirth")
     checks.birth_date("profile.dateOfBirth", date.fromisoformat(dob) if dob else None, today)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from enum import StrEnum
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -14,7 +15,20 @@ EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ().-]{5,18}$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
-GENDERS = frozenset({"male", "female", "non_binary", "other"})
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+    NON_BINARY = "non_binary"
+    OTHER = "other"
+
+
+GENDERS = frozenset(Gender)
+# Text limits: the schema's column sizes, and the spec's preference formats.
+PROFILE_LIMITS = {"firstName": 100, "lastName": 100, "phone": 20, "avatar": 500}
+PREFERENCE_LIMITS = {"language": 10, "currency": 3, "timezone": 64}
+OVERRIDE_REASON_LIMITS = (3, 500)
 
 # ISO 3166-1 alpha-2, officially assigned codes.
 _COUNTRY_CODES_TEXT = """

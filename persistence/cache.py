@@ -39,6 +39,18 @@ class ViewCache:
         self._redis = redis
         self._ttl = {"profile": ttl_profile, "segment": ttl_segment, "addresses": ttl_addresses}
 
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def get_profile(self, customer_id: str) -> Any | None:
+        return await self.get(profile_key(customer_id))
+
+    async def get_segment(self, customer_id: str) -> Any | None:
+        return await self.get(segment_key(customer_id))
+
+    async def get_addresses(self, customer_id: str) -> Any | None:
+        return await self.get(addresses_key(customer_id))
+
     async def get(self, key: str) -> Any | None:
         try:
             raw = await self._redis.get(key)

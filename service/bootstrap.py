@@ -9,12 +9,16 @@ from redis.asyncio import Redis
 
 from actors.client import CustomerActorClient
 from actors.customer_actor import ActorDependencies
+from actors.turn import TurnDependencies
 from api.auth import TokenVerifier
-from api.ratelimit import RateLimiter
+from api.dependencies import ApiPolicy, ApiServices
+from api.ratelimit import LoginThrottle, RateLimiter
 from api.sessions import SessionStore
+from api.upstream import UpstreamClient
 from persistence.cache import ViewCache
+from persistence.outbox import Outbox
+from persistence.read_models import ReadModels
 from persistence.store import Store
-from service.dependencies import UpstreamClient
 from service.publisher import DaprPublisher
 from service.settings import Settings
 
@@ -25,18 +29,11 @@ class Container:
     store: Store
     redis: Redis
     http: aiohttp.ClientSession
-    cache: ViewCache
     actors: CustomerActorClient
-    verifier: TokenVerifier
-    rate_limiter: RateLimiter
-    sessions: SessionStore
+    api: ApiServices
+    actor: ActorDependencies
+    outbox: Outbox
     publisher: DaprPublisher
-    upstream: UpstreamClient
-
-    def actor_dependencies(self) -> ActorDependencies:
-        return ActorDependencies(store=self.store, cache=self.cache, clock=self.settings.clock,
-                                 password_min_length=self.settings.password_min_length,
-                                 default_tier=self.settings.default_tier)
 
     async def close(self) -> None:
         await self.http.close()
@@ -55,12 +52,22 @@ async def bootstrap(settings: Settings) -> Container:
                                  connector=aiohttp.TCPConnector(limit=200))
     cache = ViewCache(redis, ttl_profile=settings.redis_ttl_profile, ttl_segment=settings.redis_ttl_segment,
                       ttl_addresses=settings.redis_ttl_addresses)
-    return Container(
-        settings=settings, store=store, redis=redis, http=http, cache=cache,
-        actors=CustomerActorClient(http, settings.dapr_url),
+    actors = CustomerActorClient(http, settings.dapr_url)
+    read_models = ReadModels(store)
+    api = ApiServices(
+        actors=actors, cache=cache, store=store, read_models=read_models,
+        sessions=SessionStore(redis, timeout=settings.session_timeout),
         verifier=verifier,
         rate_limiter=RateLimiter(redis, per_minute=settings.rate_limit_per_minute),
-        sessions=SessionStore(redis, timeout=settings.session_timeout),
-        publisher=DaprPublisher(http, settings.dapr_url, settings.pubsub_name),
+        login_throttle=LoginThrottle(redis, max_failures=settings.login_max_failures,
+                                     window_seconds=settings.login_failure_window),
         upstream=UpstreamClient(http, settings.dapr_url, timeout_ms=settings.dependency_timeout_ms),
+        policy=ApiPolicy(password_min_length=settings.password_min_length,
+                         order_service_app_id=settings.order_service_app_id,
+                         loyalty_service_app_id=settings.loyalty_service_app_id),
     )
+    actor = ActorDependencies(turn=TurnDependencies(records=store, views=cache, clock=settings.clock),
+                              read_models=read_models, password_min_length=settings.password_min_length,
+                              default_tier=settings.default_tier)
+    return Container(settings=settings, store=store, redis=redis, http=http, actors=actors, api=api, actor=actor,
+                     outbox=Outbox(store), publisher=DaprPublisher(http, settings.dapr_url, settings.pubsub_name))

@@ -16,9 +16,10 @@ from fastapi import FastAPI
 
 from actors.customer_actor import CustomerActor, actor_factory
 from actors.serialization import PlainJSONSerializer
-from api import addresses, analytics, credentials, customers, health, segments
+from api.access import unguarded_routes
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
+from api.routes import ROUTERS
 from service.bootstrap import bootstrap
 from service.maintenance import Maintenance
 from service.relay import OutboxRelay
@@ -37,12 +38,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = await bootstrap(settings)
-        app.state.container = container
+        app.state.services = container.api
         serializer = PlainJSONSerializer()
         await actor_host.register_actor(CustomerActor, message_serializer=serializer, state_serializer=serializer,
-                                        actor_factory=actor_factory(container.actor_dependencies()))
+                                        actor_factory=actor_factory(container.actor))
         await container.store.ensure_activity_partitions(settings.clock.now())
-        relay = OutboxRelay(container.store, container.publisher)
+        relay = OutboxRelay(container.outbox, container.publisher)
         maintenance = Maintenance(container.store, container.actors, settings.clock,
                                   interval_seconds=settings.segment_update_interval)
         workers = [asyncio.create_task(supervise("outbox-relay", relay.run)),
@@ -63,13 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     actor_host = DaprActor(app)
-    app.include_router(health.router)
-    app.include_router(credentials.router)
-    app.include_router(segments.router)  # before customers: /segments is not a customer id
-    app.include_router(customers.router)
-    app.include_router(addresses.router)
-    app.include_router(analytics.router)
-    register_subscriptions(app, settings.pubsub_name)
+    if unguarded := unguarded_routes(ROUTERS):
+        raise RuntimeError(f"routes without an access dependency: {unguarded}")
+    for router in ROUTERS:
+        app.include_router(router)
+    register_subscriptions(app, settings.pubsub_name, lambda: app.state.services.actors)
     return app
 
 

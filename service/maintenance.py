@@ -13,8 +13,7 @@ import logging
 from actors.client import ActorUnavailable, CustomerActorClient
 from domain.clock import Clock
 from domain.errors import DomainError
-from domain.ids import customer_id_of
-from persistence.store import UNAVAILABLE_ERRORS, Store
+from persistence.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -35,25 +34,19 @@ class Maintenance:
             try:
                 await self._store.ensure_activity_partitions(self._clock.now())
                 await self.sweep_segments()
-            except UNAVAILABLE_ERRORS as exc:
+            except StoreUnavailable as exc:
                 log.warning("maintenance skipped, database unavailable: %s", exc)
 
     async def sweep_segments(self) -> int:
-        async with self._store.exclusive(SWEEP_LOCK_ID) as conn:
-            if conn is None:
-                return 0
-            rows = await conn.fetch(
-                "SELECT s.customer_id FROM customer_segments s JOIN customers c ON c.id = s.customer_id "
-                "WHERE s.next_review_at <= $1 AND c.status <> 'deleted' ORDER BY s.next_review_at LIMIT $2",
-                self._clock.now(), SWEEP_BATCH,
-            )
+        due = await self._store.customers_due_for_review(now=self._clock.now(), limit=SWEEP_BATCH,
+                                                         lock_id=SWEEP_LOCK_ID)
         reviewed = 0
-        for row in rows:
+        for customer_id in due:
             try:
-                await self._actors.call(customer_id_of(row["customer_id"]), "review_segment")
+                await self._actors.review_segment(customer_id)
                 reviewed += 1
             except (DomainError, ActorUnavailable) as exc:
-                log.warning("segment sweep: %s not reviewed: %s", customer_id_of(row["customer_id"]), exc)
+                log.warning("segment sweep: %s not reviewed: %s", customer_id, exc)
         if reviewed:
             log.info("segment sweep reviewed %d customer(s)", reviewed)
         return reviewed

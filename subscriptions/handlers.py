@@ -9,12 +9,14 @@ Outcomes, as Dapr's pub/sub API defines them:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from dapr.ext.fastapi import DaprApp
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
+from actors import messages as m
 from actors.client import ActorUnavailable, CustomerActorClient
 from domain.errors import DomainError
 from subscriptions.events import (
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 SUCCESS = {"status": "SUCCESS"}
 RETRY = {"status": "RETRY"}
 DROP = {"status": "DROP"}
+E = TypeVar("E", bound=InboundEvent[Any])
 
 
 async def _event_data(request: Request) -> Any:
@@ -39,20 +42,33 @@ async def _event_data(request: Request) -> Any:
     return body.get("data", body) if isinstance(body, dict) and "specversion" in body else body
 
 
-async def _apply(request: Request, topic: str, model: type[InboundEvent[Any]], method: str) -> dict[str, str]:
-    actors: CustomerActorClient = request.app.state.container.actors
+def _origin(event: InboundEvent[Any]) -> m.RequestOrigin:
+    return m.RequestOrigin(correlation_id=event.metadata.get("correlationId") or event.eventId)
+
+
+async def _order(actors: CustomerActorClient, event: OrderCompleted) -> m.EventApplied:
+    data = event.data
+    return await actors.apply_order(data.customerId, m.ApplyOrder(
+        event_id=event.eventId, order_id=data.orderId, amount=data.amount, currency=data.currency,
+        completed_at=data.completedAt, origin=_origin(event)))
+
+
+async def _points(actors: CustomerActorClient, event: PointsEarned) -> m.EventApplied:
+    data = event.data
+    return await actors.apply_points(data.customerId, m.ApplyPoints(
+        event_id=event.eventId, points=data.points, reason=data.reason, origin=_origin(event)))
+
+
+async def _deliver(request: Request, topic: str, model: type[E],
+                   apply: Callable[[CustomerActorClient, E], Awaitable[m.EventApplied]],
+                   actors: CustomerActorClient) -> dict[str, str]:
     try:
         event = model.model_validate(await _event_data(request))
     except (ValidationError, ValueError) as exc:
         log.warning("dropping malformed %s event to %s: %s", topic, DEAD_LETTER_TOPIC, exc)
         return DROP
-    data = event.data.model_dump(mode="json")
-    correlation_id = event.metadata.get("correlationId") or event.eventId
     try:
-        result = await actors.call(data["customerId"], method, {
-            **data, "eventId": event.eventId, "topic": topic,
-            "correlationId": correlation_id,
-        })
+        result = await apply(actors, event)
     except DomainError as exc:
         log.warning("dropping %s event %s to %s: %s (%s)", topic, event.eventId,
                     DEAD_LETTER_TOPIC, exc.message, exc.code.name)
@@ -60,20 +76,21 @@ async def _apply(request: Request, topic: str, model: type[InboundEvent[Any]], m
     except ActorUnavailable as exc:
         log.warning("retrying %s event %s later: %s", topic, event.eventId, exc)
         return RETRY
-    if result.get("duplicate"):
+    if result.duplicate:
         log.info("%s event %s already applied; acknowledged", topic, event.eventId)
     return SUCCESS
 
 
-def register_subscriptions(app: FastAPI, pubsub_name: str) -> None:
+def register_subscriptions(app: FastAPI, pubsub_name: str, actors: Callable[[], CustomerActorClient]) -> None:
+    """`actors` gives the process's actor client, which exists once the app has started."""
     dapr_app = DaprApp(app)
 
     @dapr_app.subscribe(pubsub=pubsub_name, topic=ORDER_COMPLETED, route="/events/orders/completed",
                         dead_letter_topic=DEAD_LETTER_TOPIC)
     async def order_completed(request: Request) -> dict[str, str]:
-        return await _apply(request, ORDER_COMPLETED, OrderCompleted, "apply_order")
+        return await _deliver(request, ORDER_COMPLETED, OrderCompleted, _order, actors())
 
     @dapr_app.subscribe(pubsub=pubsub_name, topic=POINTS_EARNED, route="/events/loyalty/points-earned",
                         dead_letter_topic=DEAD_LETTER_TOPIC)
     async def points_earned(request: Request) -> dict[str, str]:
-        return await _apply(request, POINTS_EARNED, PointsEarned, "apply_points")
+        return await _deliver(request, POINTS_EARNED, PointsEarned, _points, actors())

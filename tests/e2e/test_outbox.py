@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 
 from domain.ids import customer_uuid
-from service.relay import RELAY_LOCK_ID
+from persistence.outbox import RELAY_LOCK_ID
 from tests.e2e.conftest import Service, events_for, wait_for, wait_for_events
 
 

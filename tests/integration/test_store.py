@@ -1,4 +1,5 @@
-"""The durable record against a real PostgreSQL: constraints, one transaction per change, partitions."""
+"""The durable record against a real PostgreSQL: constraints, one transaction per change, receipts,
+the explicit export, partitions."""
 
 from __future__ import annotations
 
@@ -6,18 +7,21 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 import pytest
 
-from domain.customer import Customer
+from domain.activity import Origin
+from domain.aggregate import CompletedOrder, CustomerAggregate
 from domain.errors import DomainError, ErrorCode
-from domain.events import CustomerCreated
 from domain.ids import customer_uuid, new_customer_id
-from domain.segmentation import SegmentState
-from persistence.store import Activity, Store
+from domain.segmentation import Tier
+from persistence.read_models import ReadModels
+from persistence.store import Store
 
 NOW = datetime.now(UTC)
+ORIGIN = Origin("corr_it", session_id="sess_it", ip_address="127.0.0.1", user_agent="pytest")
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +32,17 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     await store.close()
 
 
-async def create(store: Store, email: str | None = None) -> Customer:
-    customer, consents = Customer.register(customer_id=new_customer_id(),
-                                           email=email or f"it-{uuid.uuid4().hex[:10]}@example.com",
-                                           profile={"firstName": "Ida"}, preferences={}, now=NOW)
-    async with store.transaction() as tx:
-        await tx.insert_customer(customer=customer, password_hash="x", segment=SegmentState.initial(NOW))
-        await tx.add_consents(customer_id=customer.id, consents=consents)
-        await tx.add_activity(customer_id=customer.id, activity=Activity("registration", {}, NOW))
-    return customer
+async def fetchval(store: Store, query: str, *args: Any) -> Any:
+    async with store.connection() as conn:
+        return await conn.fetchval(query, *args)
+
+
+async def create(store: Store, email: str | None = None) -> CustomerAggregate:
+    change = CustomerAggregate.register(
+        customer_id=new_customer_id(), email=email or f"it-{uuid.uuid4().hex[:10]}@example.com",
+        password_hash="x", profile={"firstName": "Ida"}, preferences={}, default_tier=Tier.REGULAR, now=NOW)
+    assert await store.commit(change, ORIGIN)
+    return change.after
 
 
 async def test_email_is_unique_whatever_its_case(store: Store) -> None:
@@ -47,56 +53,87 @@ async def test_email_is_unique_whatever_its_case(store: Store) -> None:
     assert raised.value.code is ErrorCode.EMAIL_ALREADY_EXISTS
 
 
-async def test_a_failed_transaction_leaves_no_outbox_row(store: Store) -> None:
+async def test_a_change_from_a_stale_version_writes_nothing_not_even_its_events(store: Store) -> None:
     customer = await create(store)
-    before = await store.pool.fetchval("SELECT count(*) FROM outbox WHERE customer_id = $1", customer_uuid(customer.id))
-    event = CustomerCreated(customer.id, email=customer.email, first_name=None, last_name=None, tier="regular",
-                            segment="new_customer", registration_date=NOW)
+    key = customer_uuid(customer.id)
+    update = customer.update_profile(profile={"firstName": "Ada"}, preferences={}, source="customer",
+                                     if_match=None, now=NOW)
+    assert update is not None
+    assert await store.commit(update, ORIGIN)
+    outbox_before = await fetchval(store, "SELECT count(*) FROM outbox WHERE customer_id = $1", key)
 
-    async def enqueue_then_fail() -> None:
-        async with store.transaction() as tx:
-            await tx.enqueue(events=[event], at=NOW, correlation_id="c")
-            await tx.update_customer(customer=customer.bumped(), expected_version=999)  # stale: rejected
-
-    with pytest.raises(DomainError):
-        await enqueue_then_fail()
-    after = await store.pool.fetchval("SELECT count(*) FROM outbox WHERE customer_id = $1", customer_uuid(customer.id))
-    assert after == before
+    stale = customer.update_profile(profile={"firstName": "Eve"}, preferences={}, source="customer",
+                                    if_match=None, now=NOW)  # made from version 1, the record is at 2
+    assert stale is not None
+    with pytest.raises(DomainError) as raised:
+        await store.commit(stale, ORIGIN)
+    assert raised.value.code is ErrorCode.PRECONDITION_FAILED
+    assert await fetchval(store, "SELECT count(*) FROM outbox WHERE customer_id = $1", key) == outbox_before
+    assert await fetchval(store, "SELECT first_name FROM customers WHERE id = $1", key) == "Ada"
 
 
 async def test_rehydration_reads_back_what_was_written(store: Store) -> None:
     customer = await create(store)
     loaded = await store.load_customer(customer.id)
-    assert loaded is not None
-    assert loaded.customer == customer
-    assert loaded.segment.segment.value == "new_customer"
-    assert loaded.addresses.addresses == ()
+    assert loaded == customer
+    assert await store.customer_version(customer.id) == 1
 
 
-async def test_an_order_counts_once(store: Store) -> None:
+async def test_an_order_counts_once_whatever_the_event_id(store: Store) -> None:
     customer = await create(store)
-    order_id = f"ord_{uuid.uuid4().hex[:8]}"
-    results = []
-    for event_id in ("evt_a" + uuid.uuid4().hex, "evt_b" + uuid.uuid4().hex):
-        async with store.transaction() as tx:
-            results.append(await tx.record_order(customer_id=customer.id, order_id=order_id, amount=Decimal("10"),
-                                                 currency="USD", completed_at=NOW, event_id=event_id))
-    assert results == [True, False]
+    order = CompletedOrder(f"ord_{uuid.uuid4().hex[:8]}", Decimal("10.00"), "USD", NOW)
+    first = customer.order_completed(event_id="evt_a" + uuid.uuid4().hex, order=order, now=NOW)
+    assert await store.commit(first, ORIGIN)
+    again = first.after.order_completed(event_id="evt_b" + uuid.uuid4().hex, order=order, now=NOW)
+    assert not await store.commit(again, ORIGIN)
+    loaded = await store.load_customer(customer.id)
+    assert loaded is not None
+    assert loaded.segment.metrics.order_count == 1
+    assert loaded.customer.version == first.after.customer.version
+
+
+async def test_the_activity_row_carries_the_request_origin(store: Store) -> None:
+    customer = await create(store)
+    row = await fetchval(store, "SELECT row(session_id, host(ip_address), user_agent)::text FROM customer_activities "
+                                "WHERE customer_id = $1", customer_uuid(customer.id))
+    assert row == "(sess_it,127.0.0.1,pytest)"
+
+
+async def test_export_lists_its_columns_and_never_the_password_hash(store: Store) -> None:
+    customer = await create(store)
+    export = await ReadModels(store).export(customer.id)
+    assert export["customer"]["id"] == customer.id
+    assert "password_hash" not in export["customer"]
+    assert [a["activity_type"] for a in export["activities"]] == ["registration"]
+
+
+async def test_each_change_commits_its_events_to_the_outbox_in_order(store: Store) -> None:
+    customer = await create(store)
+    update = customer.update_profile(profile={"lastName": "Lovelace"}, preferences={}, source="customer",
+                                     if_match=None, now=NOW)
+    assert update is not None
+    assert await store.commit(update, ORIGIN)
+    async with store.connection() as conn:
+        rows = await conn.fetch("SELECT topic, payload::jsonb -> 'metadata' ->> 'correlationId' AS corr "
+                                "FROM outbox WHERE customer_id = $1 ORDER BY id", customer_uuid(customer.id))
+    assert [(r["topic"], r["corr"]) for r in rows] == [("customers.customer.created", "corr_it"),
+                                                      ("customers.profile.updated", "corr_it")]
 
 
 async def test_one_default_address_per_type_is_enforced_by_the_database(store: Store) -> None:
     customer = await create(store)
     insert = ("INSERT INTO customer_addresses (customer_id, type, is_default, street, city, zip_code, country) "
               "VALUES ($1, 'shipping', TRUE, '1 Main St', 'New York', '10001', 'US')")
-    await store.pool.execute(insert, customer_uuid(customer.id))
+    await fetchval(store, insert, customer_uuid(customer.id))
     with pytest.raises(asyncpg.UniqueViolationError):
-        await store.pool.execute(insert, customer_uuid(customer.id))
+        await fetchval(store, insert, customer_uuid(customer.id))
 
 
 async def test_partitions_exist_for_this_month_and_the_next(store: Store) -> None:
-    names = {r["relname"] for r in await store.pool.fetch(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'customer_activities'")}
+    async with store.connection() as conn:
+        names = {r["relname"] for r in await conn.fetch(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'customer_activities'")}
     this_month = NOW.strftime("customer_activities_%Y_%m")
     next_month = datetime(NOW.year + NOW.month // 12, NOW.month % 12 + 1, 1).strftime("customer_activities_%Y_%m")
     assert {this_month, next_month} <= names

@@ -1,0 +1,222 @@
+"""What crosses the actor boundary: one request and one result type per CustomerActor method.
+
+Requests and results are pydantic models, serialised once on each side (`actors.interface.ActorMethod`
+knows each method's two types). Commands carry a request id, so the actor can answer a call daprd
+retries as the first attempt did, and the `Origin` of the request, recorded with the change.
+The customer representation here is also the REST API's response shape: one definition of each.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.activity import Origin
+from domain.aggregate import CustomerAggregate
+from domain.segmentation import Segment, Tier
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RequestOrigin(Message):
+    correlation_id: str
+    session_id: str | None = None
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+    def domain(self) -> Origin:
+        return Origin(self.correlation_id, self.session_id, self.ip_address, self.user_agent)
+
+
+class Query(Message):
+    """A read: no request id, nothing to replay."""
+
+
+class Command(Message):
+    request_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    origin: RequestOrigin
+
+
+# -- commands ------------------------------------------------------------------------------------------
+class CreateCustomer(Command):
+    email: str
+    password_hash: str
+    profile: dict[str, Any]
+    preferences: dict[str, Any]
+
+
+class UpdateCustomer(Command):
+    profile: dict[str, Any]
+    preferences: dict[str, Any]
+    if_match: str | None = None
+    source: str
+
+
+class Deactivate(Command):
+    pass
+
+
+class Erase(Command):
+    pass
+
+
+class Authenticate(Command):
+    password: str
+
+
+class ChangePassword(Command):
+    current_password: str
+    new_password: str
+
+
+class ApplyOrder(Command):
+    event_id: str
+    order_id: str
+    amount: Decimal
+    currency: str
+    completed_at: datetime
+
+
+class ApplyPoints(Command):
+    event_id: str
+    points: int
+    reason: str | None = None
+
+
+class AddAddress(Command):
+    address: dict[str, Any]
+
+
+class UpdateAddress(Command):
+    address_id: str
+    changes: dict[str, Any]
+
+
+class RemoveAddress(Command):
+    address_id: str
+
+
+class OverrideSegment(Command):
+    tier: Tier | None
+    segment: Segment | None
+    reason: str
+    set_by: str
+
+
+class ClearOverride(Command):
+    set_by: str
+
+
+# -- the customer representation (GET /customers/{id}) --------------------------------------------------
+class Marketing(BaseModel):
+    emailOptIn: bool
+    smsOptIn: bool
+    pushOptIn: bool
+
+
+class Notifications(BaseModel):
+    orderUpdates: bool
+    promotions: bool
+    newsletters: bool
+
+
+class Preferences(BaseModel):
+    language: str
+    currency: str
+    timezone: str
+    marketing: Marketing
+    notifications: Notifications
+
+
+class Profile(BaseModel):
+    firstName: str | None
+    lastName: str | None
+    dateOfBirth: str | None
+    gender: str | None
+    phone: str | None
+    avatar: str | None
+
+
+class SegmentSummary(BaseModel):
+    tier: str
+    segment: str
+    loyaltyPoints: int
+    totalSpent: float
+    orderCount: int
+    averageOrderValue: float
+
+
+class CustomerRepresentation(BaseModel):
+    id: str
+    email: str
+    profile: Profile
+    segment: SegmentSummary
+    preferences: Preferences
+    status: Literal["active", "inactive", "suspended", "deleted"]
+    emailVerified: bool
+    phoneVerified: bool
+    registrationDate: str
+    lastLoginAt: str | None
+    createdAt: str
+    updatedAt: str
+
+
+# -- results ---------------------------------------------------------------------------------------------
+class CustomerView(Message):
+    customer: CustomerRepresentation
+    etag: str
+
+    @classmethod
+    def of(cls, aggregate: CustomerAggregate) -> CustomerView:
+        return cls.model_validate(aggregate.view())
+
+
+class Deactivated(CustomerView):
+    changed: bool
+
+
+class Erased(Message):
+    changed: bool
+
+
+class Exported(Message):
+    export: dict[str, Any]
+
+
+class LoggedIn(Message):
+    customer_id: str
+    last_login_at: str
+
+
+class Done(Message):
+    pass
+
+
+class SegmentView(Message):
+    segment: dict[str, Any]
+
+
+class EventApplied(Message):
+    duplicate: bool
+
+
+class Reviewed(Message):
+    changed: bool
+
+
+class AddressBookView(Message):
+    addresses: list[dict[str, Any]]
+
+
+class AddressChanged(Message):
+    address: dict[str, Any]
+
+
+class Analytics(Message):
+    analytics: dict[str, Any]

@@ -1,0 +1,258 @@
+"""One actor turn: load the customer, answer a repeat, apply a change, keep Dapr state and the cache in step.
+
+A use case decides with the domain (`domain.aggregate`) and hands the resulting `Change` to
+`Turn.apply`, which writes PostgreSQL first (the durable record) and only then the actor's Dapr state,
+the view cache and the segment-review reminder. If PostgreSQL fails nothing else is touched.
+
+- Loading: the Dapr state is used when its version is PostgreSQL's; when it is missing (Redis lost it)
+  or behind (a crash between commit and state save) the customer is rebuilt from PostgreSQL.
+- Repeats: daprd retries an actor call whose response it lost (a placement change cancels in-flight
+  calls), so each command carries a request id and the turn keeps its last results in Dapr state.
+- Errors: a rejection travels as a value; an unavailable store as SERVICE_UNAVAILABLE; anything else
+  as INTERNAL_ERROR with the details only in the log. After an ambiguous failure the working copy is
+  dropped and rebuilt on the next call.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from actors.interface import ActorMethod, Outcome
+from actors.messages import Command
+from domain.activity import Origin
+from domain.addresses import AddressBook
+from domain.aggregate import Change, CustomerAggregate
+from domain.clock import Clock, iso, parse_iso
+from domain.customer import Customer, Status
+from domain.errors import DomainError, ErrorCode, not_found
+from domain.segmentation import SegmentState, next_boundary
+from persistence.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_STATE = "customer"
+SEGMENT_STATE = "segment"
+ADDRESSES_STATE = "addresses"
+REVIEW_AT_STATE = "reviewAt"
+RECENT_REQUESTS_STATE = "recentRequests"
+ALL_STATE = (CUSTOMER_STATE, SEGMENT_STATE, ADDRESSES_STATE, REVIEW_AT_STATE, RECENT_REQUESTS_STATE)
+RECENT_REQUESTS_KEPT = 20
+
+
+class ActorState(Protocol):
+    """What a turn needs of Dapr's actor state manager (changes are staged until `save_state`)."""
+
+    async def try_get_state(self, state_name: str) -> tuple[bool, Any]: ...
+    async def set_state(self, state_name: str, value: Any) -> None: ...
+    async def try_remove_state(self, state_name: str) -> bool: ...
+    async def save_state(self) -> None: ...
+    async def clear_cache(self) -> None: ...
+
+
+class CustomerRecords(Protocol):
+    """The durable record (persistence.store.Store)."""
+
+    async def customer_version(self, customer_id: str) -> int | None: ...
+    async def load_customer(self, customer_id: str) -> CustomerAggregate | None: ...
+    async def commit(self, change: Change, origin: Origin) -> bool: ...
+    async def password_hash(self, customer_id: str) -> str | None: ...
+
+
+class CustomerViews(Protocol):
+    """The read-side cache (persistence.cache.ViewCache); only the customer's actor writes it."""
+
+    async def put_profile(self, customer_id: str, value: Any) -> None: ...
+    async def put_segment(self, customer_id: str, value: Any) -> None: ...
+    async def put_addresses(self, customer_id: str, value: Any) -> None: ...
+    async def purge(self, customer_id: str) -> None: ...
+
+
+# Registers the review reminder `due` from now, or removes it (None).
+SetReminder = Callable[[timedelta | None], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class TurnDependencies:
+    records: CustomerRecords
+    views: CustomerViews
+    clock: Clock
+
+
+def _failure(code: ErrorCode, message: str) -> Outcome:
+    return {"ok": False, "error": {"code": code.name, "message": message}}
+
+
+class Turn:
+    def __init__(self, customer_id: str, state: ActorState, deps: TurnDependencies,
+                 set_reminder: SetReminder) -> None:
+        self._id = customer_id
+        self._state = state
+        self._deps = deps
+        self._set_reminder = set_reminder
+        self._loaded = False
+        self.aggregate: CustomerAggregate | None = None
+        self._review_at: datetime | None = None
+        self._recent: OrderedDict[str, Outcome] = OrderedDict()
+
+    def now(self) -> datetime:
+        return self._deps.clock.now()
+
+    def existing(self) -> CustomerAggregate:
+        """The customer, or CUSTOMER_NOT_FOUND for one never created or erased."""
+        if self.aggregate is None or self.aggregate.customer.status is Status.DELETED:
+            raise not_found(self._id)
+        return self.aggregate
+
+    # -- one call -----------------------------------------------------------------------------------------
+    async def run(self, request_id: str | None, step: Callable[[], Awaitable[BaseModel]]) -> Outcome:
+        try:
+            await self._load()
+            if request_id is not None and request_id in self._recent:
+                return self._recent[request_id]  # a retried call: answer as the first attempt did
+            outcome: Outcome = {"ok": True, "value": (await step()).model_dump(mode="json")}
+            if request_id is not None and self.aggregate is not None \
+                    and self.aggregate.customer.status is not Status.DELETED:
+                await self._remember(request_id, outcome)
+            await self._flush()
+            return outcome
+        except DomainError as exc:
+            return {"ok": False, "error": exc.to_dict()}
+        except StoreUnavailable as exc:
+            log.warning("customer store unavailable for %s: %s", self._id, exc)
+            # A connection lost at COMMIT leaves it unknown whether the change landed: re-read next time.
+            await self._forget()
+            return _failure(ErrorCode.SERVICE_UNAVAILABLE, "the customer store is unavailable; retry shortly")
+        except Exception:
+            log.exception("unexpected failure in a turn of %s", self._id)
+            await self._forget()
+            return _failure(ErrorCode.INTERNAL_ERROR, "internal error; it has been logged")
+
+    async def apply(self, change: Change, origin: Origin) -> bool:
+        """Commits the change, then updates Dapr state, cache and reminder; False for a repeated event."""
+        if not await self._deps.records.commit(change, origin):
+            return False
+        after = change.after
+        self.aggregate = after
+        if change.erasure:
+            await self._purge()
+            return True
+        if change.customer_changed:
+            await self._state.set_state(CUSTOMER_STATE, after.customer.to_state())
+            await self._deps.views.put_profile(self._id, after.view())
+        if change.segment_changed:
+            await self._state.set_state(SEGMENT_STATE, after.segment.to_state())
+            await self._deps.views.put_segment(self._id, after.segment.view(self._id, self.now()))
+            await self.schedule_review()
+        if change.addresses_changed:
+            await self._state.set_state(ADDRESSES_STATE, after.addresses.to_list())
+            await self._deps.views.put_addresses(self._id, after.addresses.to_list())
+        return True
+
+    async def schedule_review(self) -> None:
+        """Keeps one reminder at the customer's next segment boundary; Dapr's scheduler persists it."""
+        if self.aggregate is None:
+            return
+        boundary = next_boundary(self.aggregate.segment.metrics, self.now())
+        if boundary == self._review_at:
+            return
+        # One second past the boundary, so the rules see it crossed whatever the clock's rounding.
+        await self._set_reminder(None if boundary is None
+                                 else self._deps.clock.wall_delay(boundary) + timedelta(seconds=1))
+        self._review_at = boundary
+        await self._state.set_state(REVIEW_AT_STATE, iso(boundary))
+
+    # -- loading ---------------------------------------------------------------------------------------------
+    async def _load(self) -> None:
+        if self._loaded:
+            return
+        has_state, state = await self._state.try_get_state(CUSTOMER_STATE)
+        durable_version = await self._deps.records.customer_version(self._id)
+        _, segment = await self._state.try_get_state(SEGMENT_STATE)
+        if has_state and state is not None and segment and durable_version == state.get("version"):
+            _, addresses = await self._state.try_get_state(ADDRESSES_STATE)
+            _, review_at = await self._state.try_get_state(REVIEW_AT_STATE)
+            _, recent = await self._state.try_get_state(RECENT_REQUESTS_STATE)
+            self.aggregate = CustomerAggregate(Customer.from_state(state), SegmentState.from_state(segment),
+                                               AddressBook.from_list(addresses or []))
+            self._review_at = parse_iso(review_at)
+            self._recent = OrderedDict(recent or [])
+        else:
+            await self._rehydrate(reason="missing" if not has_state else "stale")
+        self._loaded = True
+
+    async def _rehydrate(self, *, reason: str) -> None:
+        self.aggregate = await self._deps.records.load_customer(self._id)
+        if self.aggregate is None or self.aggregate.customer.status is Status.DELETED:
+            return
+        log.info("rehydrated %s from PostgreSQL (Dapr state %s)", self._id, reason)
+        await self._state.set_state(CUSTOMER_STATE, self.aggregate.customer.to_state())
+        await self._state.set_state(SEGMENT_STATE, self.aggregate.segment.to_state())
+        await self._state.set_state(ADDRESSES_STATE, self.aggregate.addresses.to_list())
+        await self.schedule_review()
+        await self._flush()
+
+    async def _remember(self, request_id: str, outcome: Outcome) -> None:
+        self._recent[request_id] = outcome
+        while len(self._recent) > RECENT_REQUESTS_KEPT:
+            self._recent.popitem(last=False)
+        await self._state.set_state(RECENT_REQUESTS_STATE, list(self._recent.items()))
+
+    async def _flush(self) -> None:
+        try:
+            await self._state.save_state()
+        except Exception as exc:  # the record is committed; a lost working copy is rebuilt from it
+            log.warning("saving Dapr state of %s failed, will rebuild from PostgreSQL: %s", self._id, exc)
+            await self._forget()
+
+    async def _forget(self) -> None:
+        """Drops the working copy, staged changes included; the next call rebuilds it."""
+        await self._state.clear_cache()
+        self._loaded = False
+
+    async def _purge(self) -> None:
+        """After erasure: no copy of the customer in actor state, cache or scheduler."""
+        for name in ALL_STATE:
+            await self._state.try_remove_state(name)
+        self._recent.clear()
+        await self._set_reminder(None)
+        self._review_at = None
+        await self._deps.views.purge(self._id)
+
+
+class HasTurn(Protocol):
+    @property
+    def turn(self) -> Turn: ...
+
+
+A = TypeVar("A", bound=HasTurn)
+Req = TypeVar("Req", bound=BaseModel)
+Res = TypeVar("Res", bound=BaseModel)
+
+
+def use_case(method: ActorMethod[Req, Res]) -> Callable[
+        [Callable[[A, Req], Coroutine[Any, Any, Res]]], Callable[[A, Any], Coroutine[Any, Any, Outcome]]]:
+    """Makes a typed use case a Dapr actor method: parse the request, run it as one turn, answer an outcome."""
+
+    def decorate(handler: Callable[[A, Req], Coroutine[Any, Any, Res]]) -> Callable[
+            [A, Any], Coroutine[Any, Any, Outcome]]:
+        @functools.wraps(handler)
+        async def actor_method(self: A, raw: Any = None) -> Outcome:
+            try:
+                request = method.request.model_validate(raw or {})
+            except ValidationError as exc:
+                log.warning("malformed %s request: %d error(s)", method.name, exc.error_count())
+                return _failure(ErrorCode.MALFORMED_REQUEST, f"malformed {method.name} request")
+            request_id = request.request_id if isinstance(request, Command) else None
+            return await self.turn.run(request_id, lambda: handler(self, request))
+
+        return actor_method
+
+    return decorate

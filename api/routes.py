@@ -1,0 +1,11 @@
+"""Every router of the REST API, in the order the app includes them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api import addresses, analytics, credentials, customers, health, segments
+
+# segments before customers: /v1/customers/segments is not a customer id.
+ROUTERS: tuple[APIRouter, ...] = (health.router, credentials.router, segments.router, customers.router,
+                                  addresses.router, analytics.router)

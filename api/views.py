@@ -1,0 +1,25 @@
+"""Reads served from the view cache when it has the customer's view, else from the actor (which
+refreshes the cache as it answers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.client import CustomerActorClient
+from actors.messages import CustomerView
+from persistence.cache import ViewCache
+
+
+async def customer_view(cache: ViewCache, actors: CustomerActorClient, customer_id: str) -> CustomerView:
+    cached = await cache.get_profile(customer_id)
+    return CustomerView.model_validate(cached) if cached is not None else await actors.get(customer_id)
+
+
+async def segment_view(cache: ViewCache, actors: CustomerActorClient, customer_id: str) -> dict[str, Any]:
+    cached = await cache.get_segment(customer_id)
+    return dict(cached) if cached is not None else (await actors.get_segment(customer_id)).segment
+
+
+async def address_book(cache: ViewCache, actors: CustomerActorClient, customer_id: str) -> list[dict[str, Any]]:
+    cached = await cache.get_addresses(customer_id)
+    return list(cached) if cached is not None else (await actors.list_addresses(customer_id)).addresses

@@ -1,0 +1,27 @@
+"""What happened to a customer, and who asked for it.
+
+An `Activity` is the domain's record of one change (a `customer_activities` row); an `Origin` is the
+request behind it: the correlation id carried into the change's events, and the caller's session,
+address and user agent recorded beside the activity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Activity:
+    activity_type: str
+    data: dict[str, Any]
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class Origin:
+    correlation_id: str
+    session_id: str | None = None
+    ip_address: str | None = None
+    user_agent: str | None = None

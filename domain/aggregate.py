@@ -1,0 +1,217 @@
+"""The customer aggregate and the changes it decides.
+
+A customer's profile, segment and address book change together, one turn at a time, and every change
+moves the aggregate's version (the API's ETag). Each rule below takes the aggregate as it is and
+returns a `Change`: the aggregate after it, the activity to record, the events to announce, and what
+else must be written with it (consents, a password hash, an inbound event's receipt). Nothing here
+performs I/O; the actor applies a change (PostgreSQL first, then its Dapr state and the view cache).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.activity import Activity
+from domain.addresses import Address, AddressBook
+from domain.customer import ConsentChange, Customer, Status
+from domain.errors import DomainError, ErrorCode
+from domain.events import (
+    CustomerCreated,
+    CustomerDeactivated,
+    CustomerErased,
+    CustomerProfileUpdated,
+    CustomerSegmentChanged,
+    Event,
+)
+from domain.segmentation import Override, SegmentState, Tier
+
+ORDER_COMPLETED_TOPIC = "orders.order.completed"
+POINTS_EARNED_TOPIC = "loyalty.points.earned"
+
+
+@dataclass(frozen=True)
+class CompletedOrder:
+    order_id: str
+    amount: Decimal
+    currency: str
+    completed_at: datetime
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """An inbound event, applied at most once: by its event id, and for an order also by its order id."""
+
+    event_id: str
+    topic: str
+    order: CompletedOrder | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    before: CustomerAggregate | None  # None: the customer is being registered
+    after: CustomerAggregate
+    at: datetime
+    activity: Activity | None
+    events: tuple[Event, ...] = ()
+    consents: tuple[ConsentChange, ...] = ()
+    password_hash: str | None = None
+    receipt: Receipt | None = None
+    erasure: bool = False
+
+    @property
+    def customer_id(self) -> str:
+        return self.after.customer.id
+
+    @property
+    def customer_changed(self) -> bool:
+        return self.before is None or self.before.customer != self.after.customer
+
+    @property
+    def segment_changed(self) -> bool:
+        return self.before is None or self.before.segment != self.after.segment
+
+    @property
+    def addresses_changed(self) -> bool:
+        return self.before is None or self.before.addresses != self.after.addresses
+
+
+@dataclass(frozen=True)
+class CustomerAggregate:
+    customer: Customer
+    segment: SegmentState
+    addresses: AddressBook = field(default_factory=AddressBook)
+
+    @property
+    def id(self) -> str:
+        return self.customer.id
+
+    def view(self) -> dict[str, Any]:
+        """GET /customers/{id}: the spec's customer object and its ETag."""
+        return {"customer": self.customer.view(self.segment.summary()), "etag": self.customer.etag}
+
+    # -- account ------------------------------------------------------------------------------------
+    @classmethod
+    def register(cls, *, customer_id: str, email: str, password_hash: str, profile: dict[str, Any],
+                 preferences: dict[str, Any], default_tier: Tier, now: datetime) -> Change:
+        customer, consents = Customer.register(customer_id=customer_id, email=email, profile=profile,
+                                               preferences=preferences, now=now)
+        segment = SegmentState.initial(now, default_tier)
+        created = CustomerCreated(
+            customer_id, email=customer.email, first_name=customer.profile.get("firstName"),
+            last_name=customer.profile.get("lastName"), tier=segment.effective_tier.value,
+            segment=segment.effective_segment.value, registration_date=now,
+        )
+        return Change(None, cls(customer, segment), now, Activity("registration", {"email": customer.email}, now),
+                      events=(created,), consents=tuple(consents), password_hash=password_hash)
+
+    def check_etag(self, if_match: str | None) -> None:
+        if if_match is not None and if_match not in (self.customer.etag, "*"):
+            raise DomainError(ErrorCode.PRECONDITION_FAILED,
+                              f"If-Match {if_match} does not match the current ETag {self.customer.etag}")
+
+    def update_profile(self, *, profile: dict[str, Any], preferences: dict[str, Any], source: str,
+                       if_match: str | None, now: datetime) -> Change | None:
+        """A partial update; None when it changes nothing."""
+        self.check_etag(if_match)
+        updated, consents, changed = self.customer.update(profile=profile, preferences=preferences, now=now,
+                                                          source=source)
+        if not changed:
+            return None
+        event = CustomerProfileUpdated(self.id, changed_fields=tuple(changed), version=updated.version)
+        return Change(self, replace(self, customer=updated), now,
+                      Activity("profile_updated", {"changedFields": changed}, now),
+                      events=(event,), consents=tuple(consents))
+
+    def deactivate(self, now: datetime) -> Change | None:
+        """Idempotent: None when the customer is inactive already."""
+        deactivated = self.customer.deactivate(now)
+        if deactivated is None:
+            return None
+        return Change(self, replace(self, customer=deactivated), now, Activity("deactivated", {}, now),
+                      events=(CustomerDeactivated(self.id, deactivated_at=now),))
+
+    def erase(self, now: datetime) -> Change:
+        """GDPR erasure: the record is anonymised and the customer announced as erased."""
+        erased = replace(self.customer, status=Status.DELETED, updated_at=now, version=self.customer.version + 1)
+        return Change(self, CustomerAggregate(erased, self.segment), now, Activity("erased", {}, now),
+                      events=(CustomerErased(self.id, erased_at=now),), erasure=True)
+
+    def logged_in(self, *, rehashed_password: str | None, now: datetime) -> Change:
+        """A successful password check; the hash is renewed when the hashing parameters changed."""
+        self.customer.require_active()
+        return Change(self, replace(self, customer=self.customer.logged_in(now)), now,
+                      Activity("login", {"rehashed": rehashed_password is not None}, now),
+                      password_hash=rehashed_password)
+
+    def password_changed(self, *, password_hash: str, now: datetime) -> Change:
+        """The representation does not show the password, so the version stays."""
+        self.customer.require_active()
+        return Change(self, self, now, Activity("password_changed", {}, now), password_hash=password_hash)
+
+    # -- segmentation ---------------------------------------------------------------------------------
+    def _with_segment(self, segment: SegmentState, *, reason: str, activity: Activity | None, now: datetime,
+                      receipt: Receipt | None = None) -> Change:
+        before, after = self.segment, segment
+        events: tuple[Event, ...] = ()
+        if (before.effective_tier, before.effective_segment) != (after.effective_tier, after.effective_segment):
+            events = (CustomerSegmentChanged(
+                self.id, old_tier=before.effective_tier.value, new_tier=after.effective_tier.value,
+                old_segment=before.effective_segment.value, new_segment=after.effective_segment.value,
+                reason=reason,
+            ),)
+        return Change(self, CustomerAggregate(self.customer.bumped(), segment, self.addresses), now, activity,
+                      events=events, receipt=receipt)
+
+    def order_completed(self, *, event_id: str, order: CompletedOrder, now: datetime) -> Change:
+        """Counted once in effect: the store refuses the change if the event or the order was seen."""
+        metrics = self.segment.metrics.with_order(order.amount, order.completed_at, now)
+        activity = Activity("order_completed", {
+            "orderId": order.order_id, "amount": str(order.amount), "currency": order.currency,
+            "completedAt": order.completed_at.isoformat()}, now)
+        return self._with_segment(self.segment.recomputed(metrics, now), reason="order_completed",
+                                  activity=activity, now=now, receipt=Receipt(event_id, ORDER_COMPLETED_TOPIC, order))
+
+    def points_earned(self, *, event_id: str, points: int, reason: str | None, now: datetime) -> Change:
+        metrics = self.segment.metrics.with_points(points)
+        return self._with_segment(self.segment.recomputed(metrics, now), reason="loyalty_points",
+                                  activity=Activity("points_earned", {"points": points, "reason": reason}, now),
+                                  now=now, receipt=Receipt(event_id, POINTS_EARNED_TOPIC))
+
+    def reviewed(self, now: datetime) -> Change | None:
+        """The segment at today's date (decay); None when the rules give what the customer has."""
+        after = self.segment.recomputed(self.segment.metrics, now)
+        if (after.tier, after.segment) == (self.segment.tier, self.segment.segment):
+            return None
+        return self._with_segment(after, reason="segment_review", activity=None, now=now)
+
+    def override_segment(self, override: Override, now: datetime) -> Change:
+        return self._with_segment(self.segment.with_override(override, now), reason="manual_override",
+                                  activity=Activity("segment_overridden", override.to_dict(), now), now=now)
+
+    def clear_override(self, *, set_by: str, now: datetime) -> Change | None:
+        if self.segment.override is None:
+            return None
+        return self._with_segment(self.segment.with_override(None, now), reason="override_cleared",
+                                  activity=Activity("segment_override_cleared", {"setBy": set_by}, now), now=now)
+
+    # -- address book ---------------------------------------------------------------------------------
+    def _with_addresses(self, book: AddressBook, *, activity: str, address_id: str, now: datetime) -> Change:
+        self.customer.require_active()
+        return Change(self, CustomerAggregate(self.customer.bumped(), self.segment, book), now,
+                      Activity(activity, {"addressId": address_id}, now))
+
+    def add_address(self, *, address_id: str, fields: dict[str, Any], now: datetime) -> tuple[Change, Address]:
+        book, address = self.addresses.add(address_id=address_id, request=fields, now=now)
+        return self._with_addresses(book, activity="address_added", address_id=address.id, now=now), address
+
+    def update_address(self, *, address_id: str, changes: dict[str, Any],
+                       now: datetime) -> tuple[Change, Address]:
+        book, address = self.addresses.update(address_id=address_id, changes=changes, now=now)
+        return self._with_addresses(book, activity="address_updated", address_id=address.id, now=now), address
+
+    def remove_address(self, *, address_id: str, now: datetime) -> Change:
+        book = self.addresses.remove(address_id=address_id, now=now)
+        return self._with_addresses(book, activity="address_removed", address_id=address_id, now=now)

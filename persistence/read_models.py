@@ -1,0 +1,141 @@
+"""Read models over many rows, for the API: the GDPR export, behaviour analytics, segment counts.
+
+Every query names its columns: the export says exactly what it exports, so a column added later
+(a secret, say) does not leak into it by default.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from domain.clock import iso
+from domain.errors import not_found
+from domain.ids import address_id_of, customer_id_of
+from persistence.store import Store, key_of
+
+# What the GDPR export contains, table by table. password_hash is deliberately absent.
+EXPORT_CUSTOMER = ("id, email, first_name, last_name, date_of_birth, gender, phone, avatar_url, status, "
+                   "email_verified, phone_verified, preferences, registration_date, last_login_at, created_at, "
+                   "updated_at")
+EXPORT_ADDRESS = ("id, type, is_default, first_name, last_name, company, street, street2, city, state, zip_code, "
+                  "country, phone, is_validated, created_at, updated_at")
+EXPORT_CONSENT = "channel, granted, source, recorded_at"
+EXPORT_SEGMENT = ("tier, segment, loyalty_points, total_spent, order_count, average_order_value, last_order_date, "
+                  "lifetime_value, qualifications, override, tier_achieved_at, segment_achieved_at, updated_at")
+EXPORT_ACTIVITY = "activity_type, activity_data, session_id, ip_address, user_agent, occurred_at"
+EXPORT_ORDER = "order_id, amount, currency, completed_at"
+JSON_COLUMNS = frozenset({"preferences", "qualifications", "override", "activity_data"})
+
+
+class ReadModels:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def export(self, customer_id: str) -> dict[str, Any]:
+        """Every piece of personal data held about a customer (GDPR access request)."""
+        key = key_of(customer_id)
+        async with self._store.connection() as conn:
+            customer = await conn.fetchrow(f"SELECT {EXPORT_CUSTOMER} FROM customers WHERE id = $1", key)
+            if customer is None:
+                raise not_found(customer_id)
+            addresses = await conn.fetch(f"SELECT {EXPORT_ADDRESS} FROM customer_addresses "
+                                         "WHERE customer_id = $1 ORDER BY created_at", key)
+            consents = await conn.fetch(f"SELECT {EXPORT_CONSENT} FROM customer_consents "
+                                        "WHERE customer_id = $1 ORDER BY id", key)
+            segment = await conn.fetchrow(f"SELECT {EXPORT_SEGMENT} FROM customer_segments WHERE customer_id = $1",
+                                          key)
+            activities = await conn.fetch(f"SELECT {EXPORT_ACTIVITY} FROM customer_activities "
+                                          "WHERE customer_id = $1 ORDER BY occurred_at", key)
+            orders = await conn.fetch(f"SELECT {EXPORT_ORDER} FROM customer_orders "
+                                      "WHERE customer_id = $1 ORDER BY completed_at", key)
+        return {
+            "customer": _json_row(customer, id_of=customer_id_of),
+            "addresses": [_json_row(a, id_of=address_id_of) for a in addresses],
+            "consentHistory": [_json_row(c) for c in consents],
+            "segment": _json_row(segment) if segment else None,
+            "activities": [_json_row(a) for a in activities],
+            "orders": [_json_row(o) for o in orders],
+        }
+
+    async def segment_counts(self) -> dict[str, Any]:
+        """Customers per tier and per segment, over every customer not erased."""
+        async with self._store.connection() as conn:
+            rows = await conn.fetch(
+                "SELECT s.tier, s.segment, count(*) AS customers FROM customer_segments s "
+                "JOIN customers c ON c.id = s.customer_id WHERE c.status <> 'deleted' GROUP BY s.tier, s.segment")
+        tiers: dict[str, int] = {}
+        segments: dict[str, int] = {}
+        for row in rows:
+            tiers[row["tier"]] = tiers.get(row["tier"], 0) + row["customers"]
+            segments[row["segment"]] = segments.get(row["segment"], 0) + row["customers"]
+        return {"total": sum(tiers.values()), "tiers": tiers, "segments": segments}
+
+    async def analytics(self, customer_id: str, now: datetime) -> dict[str, Any]:
+        """Activity counts by type over 30/90/365 days, last activity, and order cadence."""
+        key = key_of(customer_id)
+        async with self._store.connection() as conn:
+            rows = await conn.fetch(
+                """
+                SELECT activity_type,
+                       count(*) FILTER (WHERE occurred_at > $2::timestamptz - INTERVAL '30 days') AS last30,
+                       count(*) FILTER (WHERE occurred_at > $2::timestamptz - INTERVAL '90 days') AS last90,
+                       count(*) AS last365,
+                       max(occurred_at) AS latest
+                FROM customer_activities
+                WHERE customer_id = $1 AND occurred_at > $2::timestamptz - INTERVAL '365 days' AND occurred_at <= $2
+                GROUP BY activity_type ORDER BY activity_type
+                """,
+                key, now,
+            )
+            orders = await conn.fetchrow(
+                "SELECT count(*) AS n, min(completed_at) AS first, max(completed_at) AS last "
+                "FROM customer_orders WHERE customer_id = $1", key)
+        assert orders is not None
+        count = int(orders["n"])
+        cadence = None
+        if count >= 2:
+            cadence = round((orders["last"] - orders["first"]).total_seconds() / 86400 / (count - 1), 1)
+        latest = max((r["latest"] for r in rows), default=None)
+        return {
+            "customerId": customer_id,
+            "activityCounts": {
+                window: {r["activity_type"]: int(r[column]) for r in rows if r[column]}
+                for window, column in (("last30Days", "last30"), ("last90Days", "last90"), ("last365Days", "last365"))
+            },
+            "lastActivityAt": iso(latest),
+            "orders": {
+                "count": count,
+                "firstOrderAt": iso(orders["first"]),
+                "lastOrderAt": iso(orders["last"]),
+                "averageDaysBetweenOrders": cadence,
+            },
+            "asOf": iso(now),
+        }
+
+
+def _json_value(name: str, value: Any, id_of: Callable[[uuid.UUID], str] | None) -> Any:
+    if isinstance(value, uuid.UUID):
+        return id_of(value) if name == "id" and id_of else str(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if name in JSON_COLUMNS and isinstance(value, str):
+        return json.loads(value)
+    if value is not None and not isinstance(value, (str, int, float, bool, list, dict)):
+        return str(value)  # INET addresses
+    return value
+
+
+def _json_row(row: asyncpg.Record, id_of: Callable[[uuid.UUID], str] | None = None) -> dict[str, Any]:
+    """A row as JSON-ready data: ids as public ids, times as ISO 8601, JSONB decoded."""
+    return {name: _json_value(name, value, id_of) for name, value in row.items()}

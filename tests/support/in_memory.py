@@ -1,0 +1,141 @@
+"""In-memory stand-ins for the actor's storage, for unit tests of its use cases.
+
+They replace PostgreSQL, the view cache and the actor's state manager, never daprd: the e2e tier runs
+the same actor through a real daprd, placement and scheduler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from dapr.actor import ActorId
+from dapr.actor.runtime._type_information import ActorTypeInformation
+from dapr.actor.runtime.context import ActorRuntimeContext
+
+from actors.customer_actor import ActorDependencies, CustomerActor
+from actors.serialization import PlainJSONSerializer
+from actors.turn import Turn
+from domain.activity import Origin
+from domain.aggregate import Change, CustomerAggregate
+from domain.errors import DomainError, ErrorCode
+
+
+class InMemoryActorState:
+    """Dapr's actor state manager semantics: changes are staged until save_state."""
+
+    def __init__(self) -> None:
+        self.saved: dict[str, Any] = {}
+        self._staged: dict[str, Any] = {}
+        self._removed: set[str] = set()
+        self.fail_next_save = False
+
+    async def try_get_state(self, state_name: str) -> tuple[bool, Any]:
+        if state_name in self._staged:
+            return True, self._staged[state_name]
+        if state_name in self._removed or state_name not in self.saved:
+            return False, None
+        return True, self.saved[state_name]
+
+    async def set_state(self, state_name: str, value: Any) -> None:
+        self._staged[state_name] = value
+        self._removed.discard(state_name)
+
+    async def try_remove_state(self, state_name: str) -> bool:
+        self._staged.pop(state_name, None)
+        self._removed.add(state_name)
+        return state_name in self.saved
+
+    async def save_state(self) -> None:
+        if self.fail_next_save:
+            self.fail_next_save = False
+            raise ConnectionError("state store unavailable")
+        self.saved.update(self._staged)
+        for name in self._removed:
+            self.saved.pop(name, None)
+        await self.clear_cache()
+
+    async def clear_cache(self) -> None:
+        self._staged.clear()
+        self._removed.clear()
+
+
+@dataclass
+class InMemoryRecords:
+    """The durable record's contract: one change at a time, version-checked, receipts counted once."""
+
+    customers: dict[str, CustomerAggregate] = field(default_factory=dict)
+    password_hashes: dict[str, str] = field(default_factory=dict)
+    receipts: set[str] = field(default_factory=set)
+    orders: set[str] = field(default_factory=set)
+    commits: list[tuple[Change, Origin]] = field(default_factory=list)
+    fail_next: Exception | None = None
+
+    async def customer_version(self, customer_id: str) -> int | None:
+        found = self.customers.get(customer_id)
+        return None if found is None else found.customer.version
+
+    async def load_customer(self, customer_id: str) -> CustomerAggregate | None:
+        return self.customers.get(customer_id)
+
+    async def password_hash(self, customer_id: str) -> str | None:
+        return self.password_hashes.get(customer_id)
+
+    async def commit(self, change: Change, origin: Origin) -> bool:
+        if self.fail_next is not None:
+            failure, self.fail_next = self.fail_next, None
+            raise failure
+        if change.receipt is not None:
+            order_id = change.receipt.order.order_id if change.receipt.order else None
+            if change.receipt.event_id in self.receipts or order_id in self.orders:
+                return False
+            self.receipts.add(change.receipt.event_id)
+            if order_id is not None:
+                self.orders.add(order_id)
+        stored = self.customers.get(change.customer_id)
+        if change.before is None and any(c.customer.email.lower() == change.after.customer.email.lower()
+                                         for c in self.customers.values()):
+            raise DomainError(ErrorCode.EMAIL_ALREADY_EXISTS, "an account with this email address already exists")
+        if change.before is not None and (stored is None
+                                          or stored.customer.version != change.before.customer.version):
+            raise DomainError(ErrorCode.PRECONDITION_FAILED, "the customer was changed by another request")
+        self.customers[change.customer_id] = change.after
+        if change.password_hash is not None:
+            self.password_hashes[change.customer_id] = change.password_hash
+        self.commits.append((change, origin))
+        return True
+
+
+@dataclass
+class InMemoryViews:
+    entries: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    async def put_profile(self, customer_id: str, value: Any) -> None:
+        self.entries["profile", customer_id] = value
+
+    async def put_segment(self, customer_id: str, value: Any) -> None:
+        self.entries["segment", customer_id] = value
+
+    async def put_addresses(self, customer_id: str, value: Any) -> None:
+        self.entries["addresses", customer_id] = value
+
+    async def purge(self, customer_id: str) -> None:
+        for kind in ("profile", "segment", "addresses"):
+            self.entries.pop((kind, customer_id), None)
+
+
+class InMemoryCustomerActor(CustomerActor):
+    """The real use cases and turn, with the state manager and the reminder kept in memory."""
+
+    def __init__(self, customer_id: str, deps: ActorDependencies, state: InMemoryActorState) -> None:
+        serializer = PlainJSONSerializer()
+        ctx = ActorRuntimeContext(ActorTypeInformation.create(CustomerActor), serializer, serializer,
+                                  actor_client=None)  # type: ignore[arg-type]  # never used: no daprd here
+        super().__init__(ctx, ActorId(customer_id), deps)
+        self.state = state
+        self.reminder: timedelta | None = None
+        self._turn = Turn(customer_id, state, deps.turn, self._set_review_reminder)
+
+    async def _set_review_reminder(self, due: timedelta | None) -> None:
+        self.reminder = due

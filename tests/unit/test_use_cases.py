@@ -1,0 +1,220 @@
+"""The actor's use cases and its turn machinery, against in-memory storage (fast; no daprd).
+
+The e2e tier proves the same paths through a real daprd; here each rule of a turn is pinned down:
+answering a retried call from memory, the record before the working copy, rebuilding from the
+record, duplicates, and errors that never leak details.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from actors.customer_actor import ActorDependencies
+from actors.turn import CUSTOMER_STATE, RECENT_REQUESTS_STATE, SEGMENT_STATE, TurnDependencies
+from domain.clock import Clock
+from domain.errors import ErrorCode
+from domain.ids import new_customer_id
+from domain.segmentation import Tier
+from persistence.read_models import ReadModels
+from persistence.store import StoreUnavailable
+from tests.support.in_memory import InMemoryActorState, InMemoryCustomerActor, InMemoryRecords, InMemoryViews
+
+ORIGIN = {"correlation_id": "corr_unit", "session_id": "sess_1", "ip_address": "10.0.0.1", "user_agent": "ua"}
+
+
+@dataclass(frozen=True)
+class MovableClock(Clock):
+    offset: list[timedelta] = field(default_factory=lambda: [timedelta(0)])
+
+    def now(self) -> datetime:
+        return super().now() + self.offset[0]
+
+
+class World:
+    def __init__(self) -> None:
+        self.records = InMemoryRecords()
+        self.views = InMemoryViews()
+        self.clock = MovableClock()
+        self.deps = ActorDependencies(
+            turn=TurnDependencies(records=self.records, views=self.views, clock=self.clock),
+            read_models=ReadModels(None),  # type: ignore[arg-type]  # export and analytics are e2e-tested
+            password_min_length=8, default_tier=Tier.REGULAR)
+
+    def actor(self, customer_id: str, state: InMemoryActorState | None = None) -> InMemoryCustomerActor:
+        """A fresh activation of the customer's actor, as after a restart or a move to another replica."""
+        return InMemoryCustomerActor(customer_id, self.deps, state or InMemoryActorState())
+
+
+def create_request(**overrides: Any) -> dict[str, Any]:
+    return {"email": f"u-{uuid.uuid4().hex[:8]}@example.com", "password_hash": "argon2-hash",
+            "profile": {"firstName": "Ada"}, "preferences": {}, "origin": ORIGIN, **overrides}
+
+
+def order(event_id: str, order_id: str, amount: str = "250.00") -> dict[str, Any]:
+    return {"event_id": event_id, "order_id": order_id, "amount": amount, "currency": "USD",
+            "completed_at": datetime.now(UTC).isoformat(), "origin": ORIGIN}
+
+
+async def test_create_commits_then_keeps_state_cache_and_reminder_in_step() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    outcome = await actor.create(create_request())
+    assert outcome["ok"] is True
+    assert outcome["value"]["etag"] == '"1"'
+    [(change, origin)] = world.records.commits
+    assert [e.topic for e in change.events] == ["customers.customer.created"]
+    assert origin.session_id == "sess_1"
+    assert actor.state.saved[CUSTOMER_STATE]["version"] == 1
+    assert world.views.entries["profile", customer_id]["customer"]["id"] == customer_id
+    assert actor.reminder is not None  # the new_customer boundary, 30 days out
+
+
+async def test_a_retried_call_is_answered_from_memory_without_a_second_commit() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    request = create_request(request_id="req-1")
+    first = await actor.create(request)
+    again = await actor.create(request)
+    assert again == first
+    assert len(world.records.commits) == 1
+    # The memory is Dapr state: a new activation answers the retry the same way.
+    assert await world.actor(customer_id, actor.state).create(request) == first
+    assert dict(actor.state.saved[RECENT_REQUESTS_STATE])["req-1"] == first
+
+
+async def test_creating_an_existing_customer_is_a_typed_rejection() -> None:
+    world = World()
+    actor = world.actor(new_customer_id())
+    await actor.create(create_request())
+    outcome = await actor.create(create_request())
+    assert outcome == {"ok": False, "error": {"code": "EMAIL_ALREADY_EXISTS", "message": "customer already exists"}}
+
+
+async def test_an_unavailable_store_leaves_the_working_copy_untouched() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request())
+    world.records.fail_next = StoreUnavailable("connection refused")
+    outcome = await actor.update({"profile": {"firstName": "Grace"}, "preferences": {}, "source": "customer",
+                                  "origin": ORIGIN})
+    assert outcome["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name
+    assert "connection refused" not in str(outcome)
+    assert actor.state.saved[CUSTOMER_STATE]["profile"]["firstName"] == "Ada"
+    got = await actor.get({})
+    assert got["value"]["customer"]["profile"]["firstName"] == "Ada"
+
+
+async def test_a_lost_state_save_is_rebuilt_from_the_record() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request())
+    actor.state.fail_next_save = True
+    updated = await actor.update({"profile": {"firstName": "Grace"}, "preferences": {}, "source": "customer",
+                                  "origin": ORIGIN})
+    assert updated["ok"] is True  # committed: the caller is told so
+    assert actor.state.saved[CUSTOMER_STATE]["version"] == 1  # Dapr's copy is behind the record
+    got = await actor.get({})
+    assert got["value"]["customer"]["profile"]["firstName"] == "Grace"
+    assert actor.state.saved[CUSTOMER_STATE]["version"] == 2
+
+
+async def test_an_actor_without_dapr_state_rebuilds_from_the_record() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    await world.actor(customer_id).create(create_request())
+    fresh = world.actor(customer_id)  # Redis lost the actor's state
+    got = await fresh.get({})
+    assert got["value"]["customer"]["profile"]["firstName"] == "Ada"
+    assert fresh.state.saved[CUSTOMER_STATE]["version"] == 1
+    assert fresh.state.saved[SEGMENT_STATE]["segment"] == "new_customer"
+
+
+async def test_an_order_counts_once_whatever_the_number_of_events_naming_it() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request())
+    first = await actor.apply_order(order("evt_1", "ord_1"))
+    second = await actor.apply_order(order("evt_2", "ord_1"))
+    redelivered = await actor.apply_order(order("evt_1", "ord_1"))
+    assert [first["value"], second["value"], redelivered["value"]] == [
+        {"duplicate": False}, {"duplicate": True}, {"duplicate": True}]
+    segment = (await actor.get_segment({}))["value"]["segment"]
+    assert segment["metrics"]["orderCount"] == 1
+    assert segment["metrics"]["totalSpent"] == 250.0
+
+
+async def test_a_stale_if_match_is_refused() -> None:
+    world = World()
+    actor = world.actor(new_customer_id())
+    await actor.create(create_request())
+    outcome = await actor.update({"profile": {"firstName": "Grace"}, "preferences": {}, "source": "customer",
+                                  "if_match": '"7"', "origin": ORIGIN})
+    assert outcome["error"]["code"] == ErrorCode.PRECONDITION_FAILED.name
+    assert len(world.records.commits) == 1
+
+
+async def test_erasure_purges_state_cache_and_reminder() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request())
+    erased = await actor.erase({"origin": ORIGIN})
+    assert erased["value"] == {"changed": True}
+    assert actor.state.saved == {}
+    assert world.views.entries == {}
+    assert actor.reminder is None
+    assert (await actor.get({}))["error"]["code"] == ErrorCode.CUSTOMER_NOT_FOUND.name
+    assert (await actor.erase({"origin": ORIGIN}))["value"] == {"changed": False}
+
+
+async def test_a_review_with_nothing_to_change_only_keeps_the_reminder() -> None:
+    world = World()
+    actor = world.actor(new_customer_id())
+    await actor.create(create_request())
+    assert (await actor.review_segment({}))["value"] == {"changed": False}
+    assert len(world.records.commits) == 1
+    assert actor.reminder is not None
+    assert actor.reminder > timedelta(days=29)
+
+
+async def test_a_decayed_customer_is_reviewed_into_a_new_segment_with_its_event() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request())
+    await actor.apply_order(order("evt_1", "ord_1"))
+    world.clock.offset[0] = timedelta(days=100)
+    reviewed = await actor.review_segment({})
+    assert reviewed["value"] == {"changed": True}
+    change, origin = world.records.commits[-1]
+    assert [(e.topic, e.data()["current"]["segment"]) for e in change.events] == [
+        ("customers.segment.changed", "at_risk")]
+    assert origin.correlation_id == f"review_{customer_id}"
+
+
+async def test_a_malformed_request_is_refused_before_the_turn() -> None:
+    world = World()
+    actor = world.actor(new_customer_id())
+    outcome = await actor.create({"email": "x@example.com"})
+    assert outcome == {"ok": False, "error": {"code": "MALFORMED_REQUEST", "message": "malformed create request"}}
+    assert world.records.commits == []
+
+
+async def test_an_unexpected_failure_is_logged_not_returned(caplog: pytest.LogCaptureFixture) -> None:
+    world = World()
+    actor = world.actor(new_customer_id())
+    world.records.fail_next = RuntimeError("secret detail")
+    outcome = await actor.create(create_request())
+    assert outcome == {"ok": False,
+                       "error": {"code": "INTERNAL_ERROR", "message": "internal error; it has been logged"}}
+    assert "secret detail" in caplog.text
