@@ -13,4 +13,5 @@ COPY devstack devstack
 RUN pip install --no-cache-dir --no-deps .
 USER 10001
 EXPOSE 8007
-CMD ["uvicorn", "service.main:app", "--host", "0.0.0.0", "--port", "8007", "--no-access-log"]
+# SERVICE_HOST/SERVICE_PORT: the pod sets the host its sidecar reaches (k8s/deployment.yaml).
+CMD ["python", "-m", "service"]

@@ -23,7 +23,7 @@ from dapr.conf import settings as dapr_settings
 
 from actors.interface import ACTOR_TYPE, CustomerActorInterface
 from bench.stats import Measurement
-from devstack.stack import REPO_ROOT, DaprApp, SidecarPorts, Stack, StackConfig, python_app_argv
+from devstack.stack import REPO_ROOT, DaprApp, SidecarPorts, Stack, StackConfig, service_argv
 from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
 
 HEADERS = bearer("svc:bench", "customers:admin")
@@ -53,7 +53,8 @@ async def run(app: DaprApp, stack: Stack, requests: int, concurrency: int, event
     dapr = f"http://127.0.0.1:{app.ports.http}"
     invoke = f"{dapr}/v1.0/invoke/customer-service/method"
     direct = f"http://127.0.0.1:{app.ports.app}"
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100)) as http:
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100),
+                                 headers=stack.config.dapr_headers) as http:
         customers = []
         for _ in range(max(concurrency, 20)):
             response = await http.post(f"{invoke}/v1/customers", headers=HEADERS, json={
@@ -145,12 +146,13 @@ def main() -> None:
     stack.down()
     stack.wipe()
     ports = SidecarPorts.free()
-    app = DaprApp(app_id="customer-service", ports=ports, app_argv=python_app_argv("service.main:app", ports.app),
+    app = DaprApp(app_id="customer-service", ports=ports, app_argv=service_argv(),
                   app_env={"SERVICE_PORT": str(ports.app), "JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER,
                            "JWT_AUDIENCE": AUDIENCE, "RATE_LIMIT_PER_MINUTE": "1000000", "LOG_LEVEL": "WARNING"})
     try:
         stack.up([app])
         dapr_settings.DAPR_HTTP_PORT = ports.http  # type: ignore[attr-defined]  # read by the SDK's ActorProxy
+        dapr_settings.DAPR_API_TOKEN = stack.config.dapr_api_token  # type: ignore[attr-defined]
         asyncio.run(run(app, stack, args.requests, args.concurrency, args.events))
     finally:
         stack.down()

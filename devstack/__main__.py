@@ -8,7 +8,7 @@ import os
 import sys
 
 from devstack.processes import StackError, http_ok
-from devstack.stack import DaprApp, SidecarPorts, Stack, StackConfig, python_app_argv
+from devstack.stack import DaprApp, SidecarPorts, Stack, StackConfig, service_argv
 
 
 def customer_service_app() -> DaprApp:
@@ -19,7 +19,7 @@ def customer_service_app() -> DaprApp:
                          internal_grpc=int(env.get("DAPR_INTERNAL_GRPC_PORT", "23502")),
                          metrics=int(env.get("DAPR_METRICS_PORT", "29090")))
     return DaprApp(app_id=env.get("SERVICE_NAME", "customer-service"), ports=ports,
-                   app_argv=python_app_argv("service.main:app", app_port),
+                   app_argv=service_argv(),
                    app_env={"SERVICE_PORT": str(app_port)})
 
 
@@ -37,6 +37,7 @@ def main() -> int:
 customer-service is running.
   API (direct):        http://127.0.0.1:{app.ports.app}/v1/customers   (OpenAPI: /docs, /openapi.json)
   API through daprd:   http://127.0.0.1:{app.ports.http}/v1.0/invoke/{app.app_id}/method/v1/customers
+                       (send dapr-api-token: $(cat {stack.config.data_dir}/secrets/dapr-api-token))
   PostgreSQL:          {stack.database_url}
   Redis:               {stack.redis_url}
   Logs:                {stack.config.log_dir}/

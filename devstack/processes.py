@@ -137,9 +137,10 @@ def _terminate_group(pid: int, timeout: float) -> None:
         _wait_gone(pid, 5.0)
 
 
-def http_ok(url: str, *, timeout: float = 1.0) -> bool:
+def http_ok(url: str, *, timeout: float = 1.0, headers: Mapping[str, str] | None = None) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback URLs only
+        request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310 - loopback URLs only
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback URLs only
             status: int = response.status
             return 200 <= status < 300
     except (urllib.error.URLError, OSError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -70,6 +71,10 @@ class StackConfig:
     database_url: str | None = None
     redis_url: str | None = None
     use_containers: bool = False
+    # One pair for the whole stack: every daprd requires DAPR_API_TOKEN from its callers and sends
+    # APP_API_TOKEN to its app.
+    dapr_api_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    app_api_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @property
     def log_dir(self) -> Path:
@@ -79,14 +84,20 @@ class StackConfig:
     def run_dir(self) -> Path:
         return self.data_dir / "run"
 
+    @property
+    def dapr_headers(self) -> dict[str, str]:
+        """What a caller of this stack's daprd APIs must send."""
+        return {"dapr-api-token": self.dapr_api_token}
+
     @classmethod
     def for_local_run(cls) -> StackConfig:
         """Fixed, uncommon ports below Linux's ephemeral range (32768-60999): a port in that range can be
         held by an outgoing connection's TIME-WAIT socket, and then nothing can listen on it for a minute
         (Dapr's defaults 50005/50006 included)."""
         env = os.environ
+        data_dir = Path(env.get("CS_DATA_DIR", REPO_ROOT / ".data" / "local"))
         return cls(
-            data_dir=Path(env.get("CS_DATA_DIR", REPO_ROOT / ".data" / "local")),
+            data_dir=data_dir,
             postgres_port=int(env.get("CS_POSTGRES_PORT", "25432")),
             redis_port=int(env.get("CS_REDIS_PORT", "26379")),
             placement_port=int(env.get("CS_PLACEMENT_PORT", "25005")),
@@ -98,6 +109,8 @@ class StackConfig:
             },
             database_url=env.get("DATABASE_URL"),
             redis_url=env.get("REDIS_URL"),
+            dapr_api_token=env.get("DAPR_API_TOKEN") or _kept_secret(data_dir, "dapr-api-token"),
+            app_api_token=env.get("APP_API_TOKEN") or _kept_secret(data_dir, "app-api-token"),
         )
 
     @classmethod
@@ -217,6 +230,9 @@ class Stack:
             "REDIS_URL": self.redis_url,
             "DAPR_HTTP_PORT": str(app.ports.http),
             "DAPR_GRPC_PORT": str(app.ports.grpc),
+            "DAPR_API_TOKEN": self.config.dapr_api_token,
+            "APP_API_TOKEN": self.config.app_api_token,
+            "SERVICE_ENV": "local",
             "PYTHONUNBUFFERED": "1",
             **app.app_env,
         }
@@ -247,7 +263,8 @@ class Stack:
                 "--log-level", os.environ.get("DAPR_LOG_LEVEL", "info"),
             ],
             # Component metadata reads these through the local.env secret store.
-            env={"CUSTOMER_SERVICE_REDIS_HOST": self.redis_host()},
+            env={"CUSTOMER_SERVICE_REDIS_HOST": self.redis_host(),
+                 "DAPR_API_TOKEN": self.config.dapr_api_token, "APP_API_TOKEN": self.config.app_api_token},
             # The sqlite name resolver keeps its file relative to daprd's working folder.
             cwd=resolver_dir,
         )
@@ -260,7 +277,8 @@ class Stack:
                            what="healthy")
         # daprd probes the app on its own schedule and refuses calls until its probe sees the app healthy.
         sidecar.wait_until(
-            lambda: http_ok(f"http://127.0.0.1:{app.ports.http}/v1.0/invoke/{app.app_id}/method{app.health_path}"),
+            lambda: http_ok(f"http://127.0.0.1:{app.ports.http}/v1.0/invoke/{app.app_id}/method{app.health_path}",
+                            headers=self.config.dapr_headers),
             timeout=60, what="routing calls to a healthy app")
 
     def start_dapr_app(self, app: DaprApp) -> None:
@@ -294,6 +312,21 @@ class Stack:
 
     def wipe(self) -> None:
         shutil.rmtree(self.config.data_dir, ignore_errors=True)
+
+
+def _kept_secret(data_dir: Path, name: str) -> str:
+    """A random secret made once per local data folder, so restarts of the local stack agree on it."""
+    path = data_dir / "secrets" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def service_argv() -> list[str]:
+    """The customer service, listening where SERVICE_HOST and SERVICE_PORT say."""
+    return [sys.executable, "-m", "service"]
 
 
 def python_app_argv(module_app: str, port: int) -> list[str]:

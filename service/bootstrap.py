@@ -49,7 +49,8 @@ async def bootstrap(settings: Settings) -> Container:
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     # One pooled client to the local daprd for actor calls, publishing and service invocation.
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=2),
-                                 connector=aiohttp.TCPConnector(limit=200))
+                                 connector=aiohttp.TCPConnector(limit=200),
+                                 headers={"dapr-api-token": settings.dapr_api_token} if settings.dapr_api_token else {})
     cache = ViewCache(redis, ttl_profile=settings.redis_ttl_profile, ttl_segment=settings.redis_ttl_segment,
                       ttl_addresses=settings.redis_ttl_addresses)
     actors = CustomerActorClient(http, settings.dapr_url)

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from actors.customer_actor import CustomerActor, actor_factory
 from actors.serialization import PlainJSONSerializer
 from api.access import unguarded_routes
+from api.boundary import DaprBoundary
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.routes import ROUTERS
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                   interval_seconds=settings.segment_update_interval)
         workers = [asyncio.create_task(supervise("outbox-relay", relay.run)),
                    asyncio.create_task(supervise("maintenance", maintenance.run))]
-        log.info("customer-service ready on port %d", settings.service_port)
+        log.info("customer-service ready on %s:%d", settings.service_host, settings.service_port)
         try:
             yield
         finally:
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="customer-service", version="1.0.0", lifespan=lifespan,
                   description="The e-commerce platform's single source of truth for customers.")
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Added last, so it runs first: nothing else sees a Dapr-facing request without the app token.
+    app.add_middleware(DaprBoundary, app_token=settings.app_api_token, app_id=settings.service_name)
     install_error_handlers(app)
     actor_host = DaprActor(app)
     if unguarded := unguarded_routes(ROUTERS):

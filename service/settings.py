@@ -6,12 +6,16 @@ Defaults work for a local run started by scripts/up.
 from __future__ import annotations
 
 from functools import cache
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.clock import Clock
 from domain.segmentation import Tier
+
+# Published in the README for local runs: never accepted outside SERVICE_ENV=local.
+LOCAL_JWT_SECRET = "local-development-secret-change-me-32bytes"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -32,6 +36,8 @@ class Settings(BaseSettings):
     consul_url: str = "http://localhost:8500"
     service_name: str = "customer-service"
     service_port: int = 8007
+    # In a pod the sidecar shares the network namespace: nothing else needs to reach the app.
+    service_host: str = "127.0.0.1"
 
     # External services, reached through Dapr service invocation by app id. The spec's URLs are
     # accepted; the app id is what invocation needs.
@@ -49,7 +55,7 @@ class Settings(BaseSettings):
 
     # Auth
     jwt_algorithm: str = "HS256"
-    jwt_secret: str = "local-development-secret-change-me-32bytes"  # noqa: S105 - local default only
+    jwt_secret: str = LOCAL_JWT_SECRET
     jwt_public_key: str | None = None
     jwt_issuer: str = "https://auth.local"
     jwt_audience: str = "customer-service"
@@ -58,7 +64,10 @@ class Settings(BaseSettings):
     login_failure_window: int = 900
     max_body_bytes: int = 64 * 1024
 
-    # Dapr
+    # Dapr. daprd sends APP_API_TOKEN on every call to the app; the app sends DAPR_API_TOKEN on every
+    # call to daprd.
+    app_api_token: str = ""
+    dapr_api_token: str = ""
     dapr_http_port: int = 3500
     dapr_host: str = "127.0.0.1"
     pubsub_name: str = "pubsub"
@@ -69,6 +78,22 @@ class Settings(BaseSettings):
     clock_anchor: float = 0.0
 
     log_level: str = "INFO"
+    # "local" (scripts/up, tests) allows the published local JWT secret; anything else refuses it.
+    service_env: Literal["local", "production"] = "production"
+
+    @model_validator(mode="after")
+    def _no_published_secrets(self) -> Self:
+        if self.service_env == "local":
+            return self
+        problems = []
+        if self.jwt_algorithm.startswith("HS") and (self.jwt_secret == LOCAL_JWT_SECRET
+                                                    or len(self.jwt_secret.encode()) < 32):
+            problems.append("JWT_SECRET is the published local secret or shorter than 32 bytes")
+        if not self.app_api_token or not self.dapr_api_token:
+            problems.append("APP_API_TOKEN and DAPR_API_TOKEN must be set")
+        if problems:
+            raise ValueError("refusing to start outside SERVICE_ENV=local: " + "; ".join(problems))
+        return self
 
     @property
     def dapr_url(self) -> str:

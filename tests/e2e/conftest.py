@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from devstack.servers import LocalPostgres
-from devstack.stack import DaprApp, SidecarPorts, Stack, python_app_argv
+from devstack.stack import DaprApp, SidecarPorts, Stack, python_app_argv, service_argv
 from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
 
 SERVICE_ID = "customer-service"
@@ -98,7 +98,7 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0, what: str =
 
 def service_app(ports: SidecarPorts, **env: str) -> DaprApp:
     return DaprApp(
-        app_id=SERVICE_ID, ports=ports, app_argv=python_app_argv("service.main:app", ports.app),
+        app_id=SERVICE_ID, ports=ports, app_argv=service_argv(),
         app_env={"SERVICE_PORT": str(ports.app), "JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER,
                  "JWT_AUDIENCE": AUDIENCE, "SEGMENT_UPDATE_INTERVAL": "3600", **env},
     )
@@ -113,7 +113,8 @@ def service(stack: Stack) -> Iterator[Service]:
                        app_argv=python_app_argv("tests.support.recorder:app", recorder_ports.app))
     stack.start_dapr_app(recorder)
     stack.start_dapr_app(app)
-    with httpx.Client(timeout=30) as http:
+    # Every call to a daprd of the stack carries its API token, as the platform's own callers do.
+    with httpx.Client(timeout=30, headers=stack.config.dapr_headers) as http:
         yield Service(stack, app, recorder, http)
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from tests.e2e.conftest import Service, events_for, wait_for
 from tests.e2e.test_dapr_foundation import order_event
 from tests.e2e.test_events_in import wait_orders
@@ -87,13 +85,13 @@ def test_orders_summary_from_the_order_service_and_its_fallback(service: Service
     assert answered["summary"]["orderCount"] == 42
 
     control = f"http://127.0.0.1:{order_service.ports.http}/v1.0/invoke/order-service/method/control"
-    httpx.put(control, json={"delay_ms": 1000}).raise_for_status()
+    service.http.put(control, json={"delay_ms": 1000}).raise_for_status()
     try:
         slow = service.api("GET", path).json()["data"]
         assert slow["source"] == "customer-service"
         assert slow["summary"]["orderCount"] == 0
     finally:
-        httpx.put(control, json={"delay_ms": 0}).raise_for_status()
+        service.http.put(control, json={"delay_ms": 0}).raise_for_status()
 
     service.stack.stop_dapr_app("order-service")
     down = service.api("GET", path).json()["data"]

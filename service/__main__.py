@@ -1,0 +1,17 @@
+"""Runs the service: `python -m service`, on SERVICE_HOST:SERVICE_PORT (127.0.0.1:8007 by default)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from service.settings import get_settings
+
+
+def main() -> None:
+    settings = get_settings()
+    uvicorn.run("service.main:app", host=settings.service_host, port=settings.service_port,
+                access_log=False, proxy_headers=False)
+
+
+if __name__ == "__main__":
+    main()
