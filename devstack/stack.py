@@ -20,6 +20,8 @@ log = logging.getLogger("devstack")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPONENTS_DIR = REPO_ROOT / "components"
+# The control plane's trust domain (sentry, placement, scheduler); apps are in Dapr's default "public".
+TRUST_DOMAIN = "localhost"
 DAPR_BUILD_SCRIPT = REPO_ROOT / "tools" / "dapr-runtime" / "build.sh"
 
 
@@ -66,6 +68,7 @@ class StackConfig:
     redis_port: int
     placement_port: int
     scheduler_port: int
+    sentry_port: int
     # Control-plane side ports: healthz, metrics, raft, embedded etcd.
     aux_ports: dict[str, int]
     database_url: str | None = None
@@ -102,9 +105,11 @@ class StackConfig:
             redis_port=int(env.get("CS_REDIS_PORT", "26379")),
             placement_port=int(env.get("CS_PLACEMENT_PORT", "25005")),
             scheduler_port=int(env.get("CS_SCHEDULER_PORT", "25006")),
+            sentry_port=int(env.get("CS_SENTRY_PORT", "25007")),
             aux_ports={
                 "placement_healthz": 28081, "placement_metrics": 29091, "placement_raft": 28201,
                 "scheduler_healthz": 28082, "scheduler_metrics": 29092,
+                "sentry_healthz": 28083, "sentry_metrics": 29093,
                 "etcd_client": 22379, "etcd_peer": 22380,
             },
             database_url=env.get("DATABASE_URL"),
@@ -117,7 +122,7 @@ class StackConfig:
     def for_tests(cls, data_dir: Path) -> StackConfig:
         """Free ports for everything, so a test run never collides with a local run."""
         names = ["placement_healthz", "placement_metrics", "placement_raft", "scheduler_healthz",
-                 "scheduler_metrics", "etcd_client", "etcd_peer"]
+                 "scheduler_metrics", "sentry_healthz", "sentry_metrics", "etcd_client", "etcd_peer"]
         env = os.environ
         database_url, redis_url = env.get("DATABASE_URL"), env.get("REDIS_URL")
         return cls(
@@ -126,6 +131,7 @@ class StackConfig:
             redis_port=free_port(),
             placement_port=free_port(),
             scheduler_port=free_port(),
+            sentry_port=free_port(),
             aux_ports={name: free_port() for name in names},
             database_url=database_url,
             redis_url=redis_url,
@@ -181,7 +187,39 @@ class Stack:
         apply_migrations(self.database_url)
 
     # -- Dapr control plane ----------------------------------------------------------------------
+    @property
+    def trust_anchors_file(self) -> Path:
+        """Sentry's root certificate, made on its first start (self-hosted mode) and kept with the data."""
+        return self.config.data_dir / "sentry" / "ca.crt"
+
+    def mtls_flags(self) -> list[str]:
+        """What placement and scheduler need to serve mTLS with identities from sentry."""
+        return ["--tls-enabled", "--trust-anchors-file", str(self.trust_anchors_file),
+                "--sentry-address", f"127.0.0.1:{self.config.sentry_port}", "--trust-domain", TRUST_DOMAIN]
+
+    def start_sentry(self) -> None:
+        ports = self.config.aux_ports
+        credentials = self.trust_anchors_file.parent
+        credentials.mkdir(parents=True, exist_ok=True)
+        sentry = self.process("sentry")
+        sentry.start([
+            str(self.bin_dir / "sentry"),
+            "--port", str(self.config.sentry_port),
+            "--listen-address", "127.0.0.1",
+            "--healthz-port", str(ports["sentry_healthz"]),
+            "--healthz-listen-address", "127.0.0.1",
+            "--metrics-port", str(ports["sentry_metrics"]),
+            "--metrics-listen-address", "127.0.0.1",
+            "--issuer-credentials", str(credentials),
+            "--trust-domain", TRUST_DOMAIN,
+            "--config", str(COMPONENTS_DIR / "configuration.yaml"),
+        ])
+        sentry.wait_until(lambda: self.trust_anchors_file.exists()
+                          and http_ok(f"http://127.0.0.1:{ports['sentry_healthz']}/healthz"),
+                          timeout=60, what="healthy with its root certificate")
+
     def start_control_plane(self) -> None:
+        self.start_sentry()
         ports = self.config.aux_ports
         placement = self.process("placement")
         placement.start([
@@ -193,6 +231,7 @@ class Stack:
             "--metrics-port", str(ports["placement_metrics"]),
             "--metrics-listen-address", "127.0.0.1",
             "--initial-cluster", f"dapr-placement-0=127.0.0.1:{ports['placement_raft']}",
+            *self.mtls_flags(),
         ])
         scheduler_data = self.config.data_dir / "scheduler"
         scheduler_data.mkdir(parents=True, exist_ok=True)
@@ -209,6 +248,7 @@ class Stack:
             "--etcd-client-port", str(ports["etcd_client"]),
             "--etcd-client-listen-address", "127.0.0.1",
             "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://127.0.0.1:{ports['etcd_peer']}",
+            *self.mtls_flags(),
         ])
         placement.wait_until(lambda: http_ok(f"http://127.0.0.1:{ports['placement_healthz']}/healthz"),
                              timeout=60, what="healthy")
@@ -218,6 +258,7 @@ class Stack:
     def stop_control_plane(self) -> None:
         self.process("scheduler").stop()
         self.process("placement").stop()
+        self.process("sentry").stop()
 
     # -- Dapr apps -------------------------------------------------------------------------------
     def redis_host(self) -> str:
@@ -261,10 +302,14 @@ class Stack:
                 "--app-health-check-path", app.health_path,
                 "--app-health-probe-interval", "1",
                 "--log-level", os.environ.get("DAPR_LOG_LEVEL", "info"),
+                "--enable-mtls",
+                "--sentry-address", f"127.0.0.1:{self.config.sentry_port}",
+                "--control-plane-trust-domain", TRUST_DOMAIN,
             ],
             # Component metadata reads these through the local.env secret store.
             env={"CUSTOMER_SERVICE_REDIS_HOST": self.redis_host(),
-                 "DAPR_API_TOKEN": self.config.dapr_api_token, "APP_API_TOKEN": self.config.app_api_token},
+                 "DAPR_API_TOKEN": self.config.dapr_api_token, "APP_API_TOKEN": self.config.app_api_token,
+                 "DAPR_TRUST_ANCHORS": self.trust_anchors_file.read_text()},
             # The sqlite name resolver keeps its file relative to daprd's working folder.
             cwd=resolver_dir,
         )

@@ -1,16 +1,22 @@
-"""Infrastructure for the integration and e2e tiers, started once per test session.
+"""Infrastructure for the integration, e2e and security tiers, started once per test session.
 
 PostgreSQL and Redis come from DATABASE_URL / REDIS_URL when set, from testcontainers when a Docker
-engine answers, and otherwise from server processes of the project's own under .data/test.
+engine answers, and otherwise from server processes of the project's own under .data/test. The full
+stack (real placement, scheduler and daprd, the customer service, and a recorder app subscribed to
+everything the service publishes) starts on the first test that asks for `service`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 
-from devstack.stack import REPO_ROOT, Stack, StackConfig
+from devstack.servers import LocalPostgres
+from devstack.stack import REPO_ROOT, DaprApp, SidecarPorts, Stack, StackConfig
+from tests.support.service import LOYALTY_SERVICE_ID, ORDER_SERVICE_ID, RECORDER_ID, Service, service_app, stand_in
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +41,44 @@ def database_url(stack: Stack) -> str:
 @pytest.fixture(scope="session")
 def redis_url(stack: Stack) -> str:
     return stack.redis_url
+
+
+@pytest.fixture(scope="session")
+def service(stack: Stack) -> Iterator[Service]:
+    """customer-service with its neighbours: the recorder (a downstream subscriber) and stand-ins for the
+    Order Service (also answering order summaries) and the Loyalty Service, each with its own daprd."""
+    stack.start_control_plane()
+    app = service_app(SidecarPorts.free())
+    recorder = stand_in(RECORDER_ID, "tests.support.recorder:app")
+    producers = {"orders": stand_in(ORDER_SERVICE_ID, "tests.support.order_service:app"),
+                 "loyalty": stand_in(LOYALTY_SERVICE_ID, "tests.support.bystander:app")}
+    for neighbour in (recorder, *producers.values()):
+        stack.start_dapr_app(neighbour)
+    stack.start_dapr_app(app)
+    # Every call to a daprd of the stack carries its API token, as the platform's own callers do.
+    with httpx.Client(timeout=30, headers=stack.config.dapr_headers) as http:
+        yield Service(stack, app, recorder, producers, http)
+
+
+@pytest.fixture
+def order_service(service: Service) -> DaprApp:
+    """The stand-in Order Service, a Dapr app with its own daprd."""
+    return service.producers["orders"]
+
+
+@pytest.fixture
+def local_postgres(service: Service) -> LocalPostgres:
+    """The stack's own PostgreSQL, for tests that stop and start it."""
+    postgres = service.stack.local_postgres
+    if postgres is None:
+        pytest.skip("needs the project's own PostgreSQL process to stop and start it")
+    return postgres
+
+
+@pytest.fixture
+def db(service: Service) -> Iterator[Any]:
+    """A direct PostgreSQL connection, to check the durable record behind the API."""
+    import psycopg
+
+    with psycopg.connect(service.stack.database_url, autocommit=True) as conn:
+        yield conn

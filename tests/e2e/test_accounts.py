@@ -12,7 +12,7 @@ import redis
 from devstack.servers import LocalPostgres
 from domain.ids import customer_uuid, new_customer_id
 from persistence.cache import profile_key
-from tests.e2e.conftest import Service, events_for, wait_for, wait_for_events
+from tests.support.service import Service, events_for, wait_for, wait_for_events
 from tests.support.tokens import bearer
 
 

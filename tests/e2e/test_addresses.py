@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.ids import customer_uuid, new_address_id
-from tests.e2e.conftest import Service
+from tests.support.service import Service
 from tests.support.tokens import bearer
 
 

@@ -13,7 +13,7 @@ import redis
 from argon2 import PasswordHasher
 
 from domain.ids import customer_uuid, new_customer_id
-from tests.e2e.conftest import Service
+from tests.support.service import Service
 from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer, token
 
 

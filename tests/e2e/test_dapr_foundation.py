@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from persistence.cache import profile_key
-from tests.e2e.conftest import Service, wait_for
+from tests.support.service import Service, wait_for
 
 
 def order_event(customer_id: str, *, amount: str = "120.00", completed_at: datetime | None = None,

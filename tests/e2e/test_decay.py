@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Service, events_for, wait_for
+from tests.support.service import Service, events_for, wait_for
 
 DAYS_PER_SECOND = 6
 CLOCK = {"CLOCK_RATE": str(DAYS_PER_SECOND * 86400)}

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devstack.servers import LocalPostgres
-from tests.e2e.conftest import Service, events_for, wait_for
 from tests.e2e.test_dapr_foundation import order_event
+from tests.support.service import Service, events_for, wait_for
 
 
 def segment(service: Service, customer_id: str) -> dict[str, Any]:

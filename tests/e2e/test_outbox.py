@@ -8,7 +8,7 @@ import psycopg
 
 from domain.ids import customer_uuid
 from persistence.outbox import RELAY_LOCK_ID
-from tests.e2e.conftest import Service, events_for, wait_for, wait_for_events
+from tests.support.service import Service, events_for, wait_for, wait_for_events
 
 
 def test_event_committed_before_a_crash_is_published_after_restart(service: Service, db: Any) -> None:

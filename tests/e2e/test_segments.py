@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import Service, events_for, wait_for
 from tests.e2e.test_dapr_foundation import order_event
 from tests.e2e.test_events_in import wait_orders
+from tests.support.service import Service, events_for, wait_for
 from tests.support.tokens import bearer
 
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds daprd, placement and scheduler from the Dapr release pinned in go.mod, with only the
-# components registered in ./components, and prints the folder that holds the three binaries.
+# Builds daprd, placement, scheduler and sentry from the Dapr release pinned in go.mod, with only the
+# components registered in ./components, and prints the folder that holds the four binaries.
 #
 # Results are cached outside the clone, under the user's cache directory, keyed by the Dapr
 # version and a hash of this recipe, so a second run (or a fresh clone on the same machine)
-# skips the build. Binaries of the pinned version already on PATH or in ~/.dapr/bin are used
-# as they are.
+# skips the build. Binaries found on PATH or in ~/.dapr/bin are never used: they lack the patches.
+#
+# patches/*.patch are applied, in name order, to that copy of the pinned module: each fixes one Dapr
+# bug this service depends on, says why in its header, and has an upstream report beside it.
 #
 # Upstream's cmd/daprd/components package registers every component from build-tagged files,
 # and its one untagged file panics unless a tag is set. Go refuses overlays of files inside the
@@ -24,21 +26,14 @@ version_number="${dapr_version#v}"
 
 has_pinned_version() {
     local dir="$1"
-    [ -x "$dir/daprd" ] && [ -x "$dir/placement" ] && [ -x "$dir/scheduler" ] \
+    [ -x "$dir/daprd" ] && [ -x "$dir/placement" ] && [ -x "$dir/scheduler" ] && [ -x "$dir/sentry" ] \
         && [ "$("$dir/daprd" --version 2>/dev/null)" = "$version_number" ]
 }
 
-for candidate in "$(dirname "$(command -v daprd 2>/dev/null || echo /nonexistent/daprd)")" "$HOME/.dapr/bin"; do
-    if has_pinned_version "$candidate"; then
-        log "using Dapr $version_number found in $candidate"
-        echo "$candidate"
-        exit 0
-    fi
-done
-
 command -v go >/dev/null || { log "Go is needed to build the Dapr runtime"; exit 1; }
 
-recipe_hash="$(cat go.mod go.sum build.sh $(find cmd components -name '*.go' | sort) | sha256sum | cut -c1-16)"
+recipe_hash="$(cat go.mod go.sum build.sh $(find cmd components -name '*.go' | sort) $(find patches -name '*.patch' | sort) \
+    | sha256sum | cut -c1-16)"
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/customer-service/dapr-runtime"
 out="$cache_root/$version_number-$recipe_hash"
 
@@ -60,6 +55,9 @@ module_dir="$(go mod download -json "github.com/dapr/dapr@$dapr_version" \
 
 cp -r "$module_dir" "$work/dapr"
 chmod -R u+w "$work/dapr"
+for fix in $(find patches -name '*.patch' | sort); do
+    patch --quiet --forward -p1 -d "$work/dapr" < "$fix" || { log "patch $fix does not apply"; exit 1; }
+done
 cp go.mod "$work/go.mod"
 cp go.sum "$work/go.sum"
 printf '\nreplace github.com/dapr/dapr => %s\n' "$work/dapr" >> "$work/go.mod"
@@ -69,7 +67,7 @@ printf '{"Replace":{"%s":"%s"}}\n' \
 
 go build -mod=readonly -modfile="$work/go.mod" -overlay="$work/overlay.json" -trimpath \
     -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$version_number" \
-    -o "$work/bin/" ./cmd/daprd ./cmd/placement ./cmd/scheduler
+    -o "$work/bin/" ./cmd/daprd ./cmd/placement ./cmd/scheduler ./cmd/sentry
 
 rm -rf "$out"
 mkdir -p "$out"

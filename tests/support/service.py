@@ -1,28 +1,26 @@
-"""The full stack for e2e tests: real placement, scheduler and daprd, the customer service, and a
-recorder app (its own daprd) subscribed to everything the service publishes.
+"""The running service as the e2e and security tiers see it: a client that goes through daprd.
 
-Every request in these tests goes through daprd: the REST API by service invocation, actor state by
-daprd's actor API, events by daprd's publish API.
+Every request goes through daprd: the REST API by service invocation, actor state by daprd's actor
+API, events by daprd's publish API. The fixtures that start it are in tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
-from devstack.servers import LocalPostgres
 from devstack.stack import DaprApp, SidecarPorts, Stack, python_app_argv, service_argv
 from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
 
 SERVICE_ID = "customer-service"
 RECORDER_ID = "event-recorder"
 ORDER_SERVICE_ID = "order-service"
+LOYALTY_SERVICE_ID = "loyalty-service"
 
 
 @dataclass
@@ -30,6 +28,9 @@ class Service:
     stack: Stack
     app: DaprApp
     recorder: DaprApp
+    # The producers of the events customer-service consumes, by topic prefix: pub/sub scoping lets
+    # only them publish those topics.
+    producers: dict[str, DaprApp]
     http: httpx.Client
 
     @property
@@ -46,7 +47,10 @@ class Service:
         return self.http.get(f"{self.dapr}/v1.0/actors/CustomerActor/{customer_id}/state/{key}")
 
     def publish(self, topic: str, payload: dict[str, Any]) -> None:
-        response = self.http.post(f"{self.dapr}/v1.0/publish/pubsub/{topic}", json=payload)
+        """Publishes as the topic's producer would, through the producer's own daprd."""
+        producer = self.producers[topic.split(".")[0]]
+        response = self.http.post(f"http://127.0.0.1:{producer.ports.http}/v1.0/publish/pubsub/{topic}",
+                                  json=payload)
         assert response.status_code == 204, response.text
 
     def received(self, topic: str) -> list[dict[str, Any]]:
@@ -104,49 +108,6 @@ def service_app(ports: SidecarPorts, **env: str) -> DaprApp:
     )
 
 
-@pytest.fixture(scope="session")
-def service(stack: Stack) -> Iterator[Service]:
-    stack.start_control_plane()
-    app = service_app(SidecarPorts.free())
-    recorder_ports = SidecarPorts.free()
-    recorder = DaprApp(app_id=RECORDER_ID, ports=recorder_ports,
-                       app_argv=python_app_argv("tests.support.recorder:app", recorder_ports.app))
-    stack.start_dapr_app(recorder)
-    stack.start_dapr_app(app)
-    # Every call to a daprd of the stack carries its API token, as the platform's own callers do.
-    with httpx.Client(timeout=30, headers=stack.config.dapr_headers) as http:
-        yield Service(stack, app, recorder, http)
-
-
-@pytest.fixture(scope="session")
-def order_service(service: Service) -> Iterator[DaprApp]:
-    """The stand-in Order Service as a second Dapr app with its own daprd."""
-    ports = SidecarPorts.free()
-    app = DaprApp(app_id=ORDER_SERVICE_ID, ports=ports,
-                  app_argv=python_app_argv("tests.support.order_service:app", ports.app))
-    service.stack.start_dapr_app(app)
-    yield app
-    service.stack.stop_dapr_app(ORDER_SERVICE_ID)
-
-
-@pytest.fixture
-def local_postgres(service: Service) -> LocalPostgres:
-    """The stack's own PostgreSQL, for tests that stop and start it."""
-    postgres = service.stack.local_postgres
-    if postgres is None:
-        pytest.skip("needs the project's own PostgreSQL process to stop and start it")
-    return postgres
-
-
-@pytest.fixture
-def db(service: Service) -> Iterator[Any]:
-    """A direct PostgreSQL connection, to check the durable record behind the API."""
-    import psycopg
-
-    with psycopg.connect(service.stack.database_url, autocommit=True) as conn:
-        yield conn
-
-
 def events_for(service: Service, topic: str, customer_id: str) -> list[dict[str, Any]]:
     return [e for e in service.received(topic) if e["data"]["customerId"] == customer_id]
 
@@ -154,3 +115,9 @@ def events_for(service: Service, topic: str, customer_id: str) -> list[dict[str,
 def wait_for_events(service: Service, topic: str, customer_id: str, count: int = 1) -> list[dict[str, Any]]:
     return list(wait_for(lambda: (found := events_for(service, topic, customer_id)) and len(found) >= count
                          and found, what=f"{count} {topic} event(s) for {customer_id}"))
+
+
+def stand_in(app_id: str, module_app: str) -> DaprApp:
+    """A neighbouring Dapr app: `module_app` served on a free port, with its own daprd."""
+    ports = SidecarPorts.free()
+    return DaprApp(app_id=app_id, ports=ports, app_argv=python_app_argv(module_app, ports.app))
