@@ -158,3 +158,12 @@ def test_an_allowed_app_reaches_the_rest_api_with_a_valid_token(service: Service
     # The policy admits the caller; the JWT still decides what it may see.
     other = bearer("cust_" + uuid.uuid4().hex, "customers:read")
     assert service.http.get(url, headers=other).status_code == 403
+
+
+def test_an_allowed_app_is_held_to_its_operations(service: Service, order_service: DaprApp) -> None:
+    customer = service.create_customer()
+    url = f"{through(order_service)}/v1.0/invoke/{SERVICE_ID}/method/v1/customers/{customer['id']}"
+    assert service.http.get(url, headers=admin()).status_code == 200  # reads are on its list
+    response = service.http.put(url, headers=admin(), json={"profile": {"firstName": "Mallory"}})
+    assert response.status_code == 403, response.text
+    assert_untouched(service, customer)
