@@ -18,6 +18,7 @@ from api.auth import TokenVerifier
 from api.ratelimit import LoginThrottle, RateLimiter
 from api.sessions import SessionStore
 from api.upstream import UpstreamClient
+from domain.errors import invalid
 from persistence.cache import ViewCache
 from persistence.read_models import ReadModels
 from persistence.store import Store
@@ -70,13 +71,21 @@ Upstream = Annotated[UpstreamClient, Depends(_part("upstream"))]
 Policy = Annotated[ApiPolicy, Depends(_part("policy"))]
 
 
+SESSION_ID_MAX = 100  # customer_activities.session_id
+USER_AGENT_KEPT = 512
+
+
 async def request_origin(request: Request) -> RequestOrigin:
     """Who made the request: the correlation id for its events, the rest for the activity row."""
+    session_id = request.headers.get("x-session-id")
+    if session_id is not None and len(session_id) > SESSION_ID_MAX:
+        raise invalid("X-Session-ID", f"must be at most {SESSION_ID_MAX} characters")
+    user_agent = request.headers.get("user-agent")
     return RequestOrigin(
         correlation_id=request.state.correlation_id,
-        session_id=request.headers.get("x-session-id"),
+        session_id=session_id,
         ip_address=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
+        user_agent=user_agent[:USER_AGENT_KEPT] if user_agent else None,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 from fastapi import HTTPException
@@ -11,10 +12,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CORRELATION_HEADER = "x-correlation-id"
 
 
+# A caller's correlation id is carried into events and logs, so it is kept only if it is plainly an id.
+CORRELATION_ID = re.compile(rb"[A-Za-z0-9._:-]{1,100}")
+
+
 def _correlation_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
-        if name == CORRELATION_HEADER.encode() and 0 < len(value) <= 100:
-            return str(value.decode("latin-1"))
+        if name == CORRELATION_HEADER.encode() and CORRELATION_ID.fullmatch(value):
+            return str(value.decode("ascii"))
     return "corr_" + uuid.uuid4().hex
 
 

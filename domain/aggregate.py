@@ -10,14 +10,14 @@ performs I/O; the actor applies a change (PostgreSQL first, then its Dapr state 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from domain.activity import Activity
 from domain.addresses import Address, AddressBook
 from domain.customer import ConsentChange, Customer, Status
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError, ErrorCode, invalid
 from domain.events import (
     CustomerCreated,
     CustomerDeactivated,
@@ -30,6 +30,10 @@ from domain.segmentation import Override, SegmentState, Tier
 
 ORDER_COMPLETED_TOPIC = "orders.order.completed"
 POINTS_EARNED_TOPIC = "loyalty.points.earned"
+# What an inbound event may plausibly say; anything else is refused (and dead-lettered).
+MAX_ORDER_AMOUNT = Decimal("1000000.00")
+MAX_POINTS_PER_EVENT = 1_000_000
+COMPLETION_CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,10 @@ class CustomerAggregate:
 
     def order_completed(self, *, event_id: str, order: CompletedOrder, now: datetime) -> Change:
         """Counted once in effect: the store refuses the change if the event or the order was seen."""
+        if not Decimal(0) <= order.amount <= MAX_ORDER_AMOUNT:
+            raise invalid("amount", f"must be between 0 and {MAX_ORDER_AMOUNT}")
+        if order.completed_at > now + COMPLETION_CLOCK_SKEW:
+            raise invalid("completedAt", "must not be in the future")
         metrics = self.segment.metrics.with_order(order.amount, order.completed_at, now)
         activity = Activity("order_completed", {
             "orderId": order.order_id, "amount": str(order.amount), "currency": order.currency,
@@ -175,6 +183,8 @@ class CustomerAggregate:
                                   activity=activity, now=now, receipt=Receipt(event_id, ORDER_COMPLETED_TOPIC, order))
 
     def points_earned(self, *, event_id: str, points: int, reason: str | None, now: datetime) -> Change:
+        if not 0 <= points <= MAX_POINTS_PER_EVENT:
+            raise invalid("points", f"must be between 0 and {MAX_POINTS_PER_EVENT}")
         metrics = self.segment.metrics.with_points(points)
         return self._with_segment(self.segment.recomputed(metrics, now), reason="loyalty_points",
                                   activity=Activity("points_earned", {"points": points, "reason": reason}, now),

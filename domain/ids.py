@@ -11,14 +11,15 @@ import uuid
 
 CUSTOMER_PREFIX = "cust_"
 ADDRESS_PREFIX = "addr_"
-_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_HEX32 = re.compile(r"[0-9a-f]{32}")
 
 
 def _parse(value: str, prefix: str) -> uuid.UUID | None:
     if not value.startswith(prefix):
         return None
     digits = value[len(prefix):]
-    return uuid.UUID(hex=digits) if _HEX32.match(digits) else None
+    # fullmatch: "$" would also accept a trailing newline.
+    return uuid.UUID(hex=digits) if _HEX32.fullmatch(digits) else None
 
 
 def new_customer_id() -> str:

@@ -325,13 +325,13 @@ async def _save_segment(conn: asyncpg.Connection, customer_id: str, segment: Seg
 
 
 async def _save_address_book(conn: asyncpg.Connection, customer_id: str, book: AddressBook) -> None:
-    """Makes the stored book equal `book`; defaults are cleared first, so the one-default-per-type index
-    never sees two defaults mid-change."""
+    """Makes the stored book equal `book`. Every default is cleared first, so the one-default-per-type
+    index never sees two defaults mid-change (an address can change type and default at once)."""
     key = key_of(customer_id)
     await conn.execute("DELETE FROM customer_addresses WHERE customer_id = $1 AND NOT (id = ANY($2))",
                        key, [address_uuid(a.id) for a in book.addresses])
-    await conn.execute("UPDATE customer_addresses SET is_default = FALSE WHERE customer_id = $1 AND id = ANY($2)",
-                       key, [address_uuid(a.id) for a in book.addresses if not a.is_default])
+    await conn.execute("UPDATE customer_addresses SET is_default = FALSE WHERE customer_id = $1 AND is_default",
+                       key)
     await conn.executemany(
         """
         INSERT INTO customer_addresses (id, customer_id, type, is_default, first_name, last_name, company, street,

@@ -26,7 +26,7 @@ from service.maintenance import Maintenance
 from service.relay import OutboxRelay
 from service.settings import Settings, get_settings
 from service.workers import supervise
-from subscriptions.handlers import register_subscriptions
+from subscriptions.handlers import DeadLetters, register_subscriptions
 
 log = logging.getLogger("customer-service")
 
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = await bootstrap(settings)
         app.state.services = container.api
+        app.state.dead_letters = DeadLetters(container.publisher, settings.clock)
         serializer = PlainJSONSerializer()
         await actor_host.register_actor(CustomerActor, message_serializer=serializer, state_serializer=serializer,
                                         actor_factory=actor_factory(container.actor))
@@ -71,7 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise RuntimeError(f"routes without an access dependency: {unguarded}")
     for router in ROUTERS:
         app.include_router(router)
-    register_subscriptions(app, settings.pubsub_name, lambda: app.state.services.actors)
+    register_subscriptions(app, settings.pubsub_name, actors=lambda: app.state.services.actors,
+                           dead_letters=lambda: app.state.dead_letters)
     return app
 
 

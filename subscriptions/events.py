@@ -12,6 +12,7 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from domain.aggregate import MAX_ORDER_AMOUNT, MAX_POINTS_PER_EVENT
 from domain.ids import customer_uuid
 
 ORDER_COMPLETED = "orders.order.completed"
@@ -41,22 +42,26 @@ class Payload(BaseModel):
 D = TypeVar("D", bound=Payload)
 
 
+# Producers' ids: printable, no spaces or control characters (they end up in PostgreSQL and logs).
+ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
+
+
 class OrderCompletedData(Payload):
-    orderId: str = Field(min_length=1, max_length=100)
+    orderId: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
     customerId: CustomerIdField
-    amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    amount: Decimal = Field(ge=0, le=MAX_ORDER_AMOUNT, max_digits=12, decimal_places=2)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     completedAt: Annotated[datetime, AfterValidator(_aware)]
 
 
 class PointsEarnedData(Payload):
     customerId: CustomerIdField
-    points: int = Field(ge=-1_000_000, le=1_000_000)
-    reason: str | None = Field(None, max_length=200)
+    points: int = Field(ge=0, le=MAX_POINTS_PER_EVENT)
+    reason: str | None = Field(None, max_length=200, pattern=r"^[^\x00]*$")
 
 
 class InboundEvent(Payload, Generic[D]):
-    eventId: str = Field(min_length=1, max_length=100)
+    eventId: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
     data: D
     metadata: dict[str, str] = Field(default_factory=dict)
 

@@ -1,16 +1,19 @@
 """Subscriptions to orders and loyalty events, each routed to the customer's actor.
 
 Outcomes, as Dapr's pub/sub API defines them:
-- SUCCESS: applied, or already applied before (a redelivery, a second event for the same order);
-- DROP: malformed payload or unknown customer; Dapr moves it to the dead-letter topic;
-- RETRY: a transient failure (PostgreSQL or the actor runtime unavailable); Dapr delivers it again.
+- SUCCESS: applied, or already applied before (a redelivery, a second event for the same order), or
+  refused (malformed, implausible, unknown customer) and published to the dead-letter topic with
+  the reason, so whoever reads that topic knows why;
+- RETRY: a transient failure (PostgreSQL, the actor runtime or the dead-letter publish unavailable);
+  Dapr delivers it again.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from dapr.ext.fastapi import DaprApp
 from fastapi import FastAPI, Request
@@ -18,7 +21,9 @@ from pydantic import ValidationError
 
 from actors import messages as m
 from actors.client import ActorUnavailable, CustomerActorClient
+from domain.clock import Clock, iso
 from domain.errors import DomainError
+from domain.events import SOURCE
 from subscriptions.events import (
     DEAD_LETTER_TOPIC,
     ORDER_COMPLETED,
@@ -32,8 +37,39 @@ log = logging.getLogger(__name__)
 
 SUCCESS = {"status": "SUCCESS"}
 RETRY = {"status": "RETRY"}
-DROP = {"status": "DROP"}
 E = TypeVar("E", bound=InboundEvent[Any])
+
+
+class Publisher(Protocol):
+    """Publishes to the pub/sub through daprd (service.publisher.DaprPublisher); raises if it cannot."""
+
+    async def publish(self, topic: str, payload: dict[str, Any], *, event_id: str) -> None: ...
+
+
+def _reason(exc: ValidationError | DomainError) -> str:
+    """Which fields were wrong and why, never their values (they may be personal data)."""
+    if isinstance(exc, DomainError):
+        return "; ".join([exc.message, *(f"{f.field}: {f.message}" for f in exc.fields)])
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False))
+
+
+class DeadLetters:
+    def __init__(self, publisher: Publisher, clock: Clock) -> None:
+        self._publisher = publisher
+        self._clock = clock
+
+    async def refuse(self, topic: str, event: Any, reason: str) -> dict[str, str]:
+        event_id = "evt_" + uuid.uuid4().hex
+        payload = {"eventId": event_id, "eventType": "EventRefused", "version": "1.0",
+                   "timestamp": iso(self._clock.now()), "source": SOURCE, "topic": topic, "reason": reason,
+                   "event": event}
+        try:
+            await self._publisher.publish(DEAD_LETTER_TOPIC, payload, event_id=event_id)
+        except Exception as exc:  # any failure to publish: keep the event, Dapr delivers it again
+            log.warning("could not dead-letter a %s event, retrying later: %s", topic, exc)
+            return RETRY
+        log.warning("refused a %s event to %s: %s", topic, DEAD_LETTER_TOPIC, reason)
+        return SUCCESS
 
 
 async def _event_data(request: Request) -> Any:
@@ -61,18 +97,19 @@ async def _points(actors: CustomerActorClient, event: PointsEarned) -> m.EventAp
 
 async def _deliver(request: Request, topic: str, model: type[E],
                    apply: Callable[[CustomerActorClient, E], Awaitable[m.EventApplied]],
-                   actors: CustomerActorClient) -> dict[str, str]:
+                   actors: CustomerActorClient, dead_letters: DeadLetters) -> dict[str, str]:
     try:
-        event = model.model_validate(await _event_data(request))
-    except (ValidationError, ValueError) as exc:
-        log.warning("dropping malformed %s event to %s: %s", topic, DEAD_LETTER_TOPIC, exc)
-        return DROP
+        raw = await _event_data(request)
+    except ValueError:
+        return await dead_letters.refuse(topic, None, "the body is not JSON")
+    try:
+        event = model.model_validate(raw)
+    except ValidationError as exc:
+        return await dead_letters.refuse(topic, raw, f"malformed: {_reason(exc)}")
     try:
         result = await apply(actors, event)
     except DomainError as exc:
-        log.warning("dropping %s event %s to %s: %s (%s)", topic, event.eventId,
-                    DEAD_LETTER_TOPIC, exc.message, exc.code.name)
-        return DROP
+        return await dead_letters.refuse(topic, raw, f"{exc.code.name}: {_reason(exc)}")
     except ActorUnavailable as exc:
         log.warning("retrying %s event %s later: %s", topic, event.eventId, exc)
         return RETRY
@@ -81,16 +118,18 @@ async def _deliver(request: Request, topic: str, model: type[E],
     return SUCCESS
 
 
-def register_subscriptions(app: FastAPI, pubsub_name: str, actors: Callable[[], CustomerActorClient]) -> None:
-    """`actors` gives the process's actor client, which exists once the app has started."""
+def register_subscriptions(app: FastAPI, pubsub_name: str, actors: Callable[[], CustomerActorClient],
+                           dead_letters: Callable[[], DeadLetters]) -> None:
+    """`actors` and `dead_letters` give the process's adapters, which exist once the app has started.
+    Dapr's own dead-letter topic stays configured for deliveries it gives up on."""
     dapr_app = DaprApp(app)
 
     @dapr_app.subscribe(pubsub=pubsub_name, topic=ORDER_COMPLETED, route="/events/orders/completed",
                         dead_letter_topic=DEAD_LETTER_TOPIC)
     async def order_completed(request: Request) -> dict[str, str]:
-        return await _deliver(request, ORDER_COMPLETED, OrderCompleted, _order, actors())
+        return await _deliver(request, ORDER_COMPLETED, OrderCompleted, _order, actors(), dead_letters())
 
     @dapr_app.subscribe(pubsub=pubsub_name, topic=POINTS_EARNED, route="/events/loyalty/points-earned",
                         dead_letter_topic=DEAD_LETTER_TOPIC)
     async def points_earned(request: Request) -> dict[str, str]:
-        return await _deliver(request, POINTS_EARNED, PointsEarned, _points, actors())
+        return await _deliver(request, POINTS_EARNED, PointsEarned, _points, actors(), dead_letters())

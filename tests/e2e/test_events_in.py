@@ -71,7 +71,7 @@ def test_unknown_customer_and_malformed_payloads_go_to_the_dead_letter_topic(ser
     wait_for(lambda: dead_letters(service, bad_id), what="the malformed event in the dead-letter topic")
     log = (service.stack.config.log_dir / "customer-service.log").read_text()
     assert f"customer {ghost} does not exist" in log
-    assert "dropping malformed orders.order.completed event" in log
+    assert "refused a orders.order.completed event to customers.deadletter: malformed" in log
 
 
 def test_events_wait_out_a_postgres_outage(service: Service, local_postgres: LocalPostgres) -> None:
