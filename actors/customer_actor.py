@@ -6,7 +6,6 @@ Each method is a use case: decide with the domain (`domain.aggregate`), then app
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from dapr.actor.runtime.context import ActorRuntimeContext
 
 from actors import interface as methods
 from actors import messages as m
+from actors.hashing import PasswordHashing
 from actors.interface import SEGMENT_REVIEW_REMINDER, CustomerActorInterface
 from actors.turn import Turn, TurnDependencies, use_case
 from domain import passwords
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 class ActorDependencies:
     turn: TurnDependencies
     read_models: ReadModels
+    hashing: PasswordHashing
     password_min_length: int
     default_tier: Tier
 
@@ -73,8 +74,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
             raise DomainError(ErrorCode.EMAIL_ALREADY_EXISTS, "customer already exists")
         change = CustomerAggregate.register(
             customer_id=self.id.id, email=request.email, password_hash=request.password_hash,
-            profile=request.profile, preferences=request.preferences, default_tier=self._deps.default_tier,
-            now=self._turn.now())
+            profile=request.profile, preferences=request.preferences, consent_source=request.consent_source,
+            default_tier=self._deps.default_tier, now=self._turn.now())
         await self._turn.apply(change, request.origin.domain())
         return m.CustomerView.of(change.after)
 
@@ -110,6 +111,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         if current is None:
             raise not_found(self.id.id)
         if current.customer.status is Status.DELETED:
+            await self._turn.purge()  # whatever an earlier attempt left behind
             return m.Erased(changed=False)
         await self._turn.apply(current.erase(self._turn.now()), request.origin.domain())
         return m.Erased(changed=True)
@@ -122,9 +124,10 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     # -- credentials ------------------------------------------------------------------------------------
     async def _password_matches(self, password: str) -> tuple[bool, str | None]:
         password_hash = await self._deps.turn.records.password_hash(self.id.id)
-        matches = password_hash is not None and await asyncio.to_thread(
-            passwords.verify_password, password_hash, password)
-        return matches, password_hash
+        if password_hash is None:
+            await self._deps.hashing.burn(password)
+            return False, None
+        return await self._deps.hashing.verify(password_hash, password), password_hash
 
     @use_case(methods.AUTHENTICATE)
     async def authenticate(self, request: m.Authenticate) -> m.LoggedIn:
@@ -132,8 +135,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         matches, password_hash = await self._password_matches(request.password)
         if not matches or password_hash is None:
             raise DomainError(ErrorCode.INVALID_CREDENTIALS, "email or password is wrong")
-        rehashed = await asyncio.to_thread(passwords.hash_password, request.password) \
-            if passwords.needs_rehash(password_hash) else None
+        rehashed = await self._deps.hashing.hash(request.password) if passwords.needs_rehash(password_hash) else None
         now = self._turn.now()
         await self._turn.apply(current.logged_in(rehashed_password=rehashed, now=now), request.origin.domain())
         return m.LoggedIn(customer_id=self.id.id, last_login_at=iso(now) or "")
@@ -147,7 +149,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
             raise DomainError(ErrorCode.INVALID_CREDENTIALS, "the current password is wrong")
         check_password(request.new_password, min_length=self._deps.password_min_length,
                        email=current.customer.email, field_name="newPassword")
-        new_hash = await asyncio.to_thread(passwords.hash_password, request.new_password)
+        new_hash = await self._deps.hashing.hash(request.new_password)
         await self._turn.apply(current.password_changed(password_hash=new_hash, now=self._turn.now()),
                                request.origin.domain())
         return m.Done()

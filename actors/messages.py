@@ -49,6 +49,7 @@ class CreateCustomer(Command):
     password_hash: str
     profile: dict[str, Any]
     preferences: dict[str, Any]
+    consent_source: str  # who registered the customer, recorded with the first consent decisions
 
 
 class UpdateCustomer(Command):

@@ -75,6 +75,12 @@ class CustomerViews(Protocol):
     async def purge(self, customer_id: str) -> None: ...
 
 
+class CustomerSessions(Protocol):
+    """The customer's open sessions (persistence.sessions.SessionStore)."""
+
+    async def revoke_all(self, customer_id: str) -> int: ...
+
+
 # Registers the review reminder `due` from now, or removes it (None).
 SetReminder = Callable[[timedelta | None], Awaitable[None]]
 
@@ -83,6 +89,7 @@ SetReminder = Callable[[timedelta | None], Awaitable[None]]
 class TurnDependencies:
     records: CustomerRecords
     views: CustomerViews
+    sessions: CustomerSessions
     clock: Clock
 
 
@@ -142,8 +149,10 @@ class Turn:
         after = change.after
         self.aggregate = after
         if change.erasure:
-            await self._purge()
+            await self.purge()
             return True
+        if change.revokes_sessions:
+            await self._revoke_sessions()
         if change.customer_changed:
             await self._state.set_state(CUSTOMER_STATE, after.customer.to_state())
             await self._deps.views.put_profile(self._id, after.view())
@@ -217,14 +226,40 @@ class Turn:
         await self._state.clear_cache()
         self._loaded = False
 
-    async def _purge(self) -> None:
-        """After erasure: no copy of the customer in actor state, cache or scheduler."""
+    async def _revoke_sessions(self) -> None:
+        try:
+            revoked = await self._deps.sessions.revoke_all(self._id)
+        except Exception:  # the change is committed and stays acknowledged; sessions still expire
+            log.exception("sessions of %s not revoked; they end at their timeout", self._id)
+            return
+        log.info("revoked %d session(s) of %s", revoked, self._id)
+
+    async def purge(self) -> None:
+        """After erasure: no copy of the customer in actor state, scheduler, cache or sessions. Every
+        step runs even if an earlier one failed; if any failed, the call fails and a retried erasure
+        purges again."""
+        steps: dict[str, Callable[[], Awaitable[Any]]] = {
+            "actor state": self._remove_state,
+            "reminder": lambda: self._set_reminder(None),
+            "view cache": lambda: self._deps.views.purge(self._id),
+            "sessions": lambda: self._deps.sessions.revoke_all(self._id),
+        }
+        failed = []
+        for name, step in steps.items():
+            try:
+                await step()
+            except Exception:
+                log.exception("erasure of %s: purging its %s failed", self._id, name)
+                failed.append(name)
+        self._recent.clear()
+        self._review_at = None
+        if failed:
+            raise StoreUnavailable(f"erasure purge incomplete: {', '.join(failed)}")
+
+    async def _remove_state(self) -> None:
         for name in ALL_STATE:
             await self._state.try_remove_state(name)
-        self._recent.clear()
-        await self._set_reminder(None)
-        self._review_at = None
-        await self._deps.views.purge(self._id)
+        await self._state.save_state()
 
 
 class HasTurn(Protocol):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Response
 
 from actors import messages as m
 from api.access import CredentialsService
-from api.dependencies import Actors, Origin, Records, Sessions, Throttle
+from api.dependencies import Actors, Hashing, Origin, Records, Sessions, Throttle
 from api.schemas import ERRORS, VerifyCredentialsIn, envelope
 from domain.errors import DomainError, ErrorCode
-from domain.passwords import burn_verification_time
 
 router = APIRouter(prefix="/v1/customers", tags=["credentials"])
 
@@ -24,23 +22,25 @@ def _invalid() -> DomainError:
 @router.post("/credentials/verify", responses=ERRORS,
              summary="Check an email and password; opens a session (scope customers:credentials)")
 async def verify_credentials(body: VerifyCredentialsIn, _: CredentialsService, actors: Actors, records: Records,
-                             throttle: Throttle, sessions: Sessions, origin: Origin) -> dict[str, Any]:
-    await throttle.check(body.email)
+                             throttle: Throttle, hashing: Hashing, sessions: Sessions,
+                             origin: Origin) -> dict[str, Any]:
+    # The end user's address, as the auth service saw it; the limit per address throttles spraying.
+    client = str(body.client_address) if body.client_address else None
+    await throttle.attempt(account=body.email, client=client)
     credentials = await records.credentials(body.email)
     try:
         if credentials is None:
             # Same work as a wrong password, so response time does not reveal which emails exist.
-            await asyncio.to_thread(burn_verification_time, body.password)
+            await hashing.burn(body.password)
             raise _invalid()
         result = await actors.authenticate(credentials.customer_id,
                                            m.Authenticate(password=body.password, origin=origin))
     except DomainError as exc:
         if exc.code in (ErrorCode.INVALID_CREDENTIALS, ErrorCode.CUSTOMER_NOT_FOUND):
-            await throttle.failed(body.email)
             raise _invalid() from exc
         raise
-    await throttle.succeeded(body.email)
-    session = await sessions.create(customer_id=result.customer_id, ip_address=origin.ip_address,
+    await throttle.succeeded(account=body.email)
+    session = await sessions.create(customer_id=result.customer_id, ip_address=client or origin.ip_address,
                                     user_agent=origin.user_agent)
     return envelope({"customerId": result.customer_id, "lastLoginAt": result.last_login_at, "session": session})
 

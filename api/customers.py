@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 
 from actors import messages as m
 from api.access import AccountCreator, ReadCustomer, ReadOwnCustomer, WriteCustomer, WriteOwnCustomer
-from api.dependencies import Actors, Cache, Origin, Policy
+from api.auth import Principal
+from api.dependencies import Actors, Cache, Hashing, Origin, Policy, Throttle
 from api.schemas import ERRORS, ChangePasswordIn, CreateCustomerIn, CustomerData, Envelope, UpdateCustomerIn, envelope
 from api.views import customer_view
 from domain.ids import new_customer_id
-from domain.passwords import hash_password
 from domain.validation import check_email, check_password
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+
+def consent_source(principal: Principal, how: str) -> str:
+    """Who made a consent change, as recorded in its history: the customer, or the service subject."""
+    who = "customer" if principal.is_customer else "service"
+    return f"{how}:{who}:{principal.subject}"[:200]
 
 
 def _customer_response(view: m.CustomerView, response: Response) -> dict[str, Any]:
@@ -26,15 +31,16 @@ def _customer_response(view: m.CustomerView, response: Response) -> dict[str, An
 
 @router.post("", status_code=201, response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Create a customer account")
-async def create_customer(body: CreateCustomerIn, _: AccountCreator, actors: Actors, policy: Policy,
-                          origin: Origin, response: Response) -> dict[str, Any]:
+async def create_customer(body: CreateCustomerIn, principal: AccountCreator, actors: Actors, policy: Policy,
+                          hashing: Hashing, origin: Origin, response: Response) -> dict[str, Any]:
     email = check_email(body.email)
     check_password(body.password, min_length=policy.password_min_length, email=email)
-    password_hash = await asyncio.to_thread(hash_password, body.password)
+    password_hash = await hashing.hash(body.password)
     customer_id = new_customer_id()
     view = await actors.create(customer_id, m.CreateCustomer(
         email=email, password_hash=password_hash, profile=body.profile.changes(),
-        preferences=body.preferences.changes(), origin=origin))
+        preferences=body.preferences.changes(), consent_source=consent_source(principal, "registration"),
+        origin=origin))
     response.headers["Location"] = f"/v1/customers/{customer_id}"
     return _customer_response(view, response)
 
@@ -53,7 +59,7 @@ async def update_customer(access: WriteCustomer, body: UpdateCustomerIn, actors:
     changes = body.changes()
     view = await actors.update(access.customer_id, m.UpdateCustomer(
         profile=changes.get("profile") or {}, preferences=changes.get("preferences") or {}, if_match=if_match,
-        source="admin" if principal.is_admin and principal.subject != access.customer_id else "customer",
+        source=consent_source(principal, "update"),
         origin=origin))
     return _customer_response(view, response)
 
@@ -80,8 +86,11 @@ async def erase_customer(access: WriteOwnCustomer, actors: Actors, origin: Origi
 
 @router.put("/{customer_id}/password", status_code=204, responses=ERRORS,
             summary="Change the password; the current password is always required")
-async def change_password(access: WriteOwnCustomer, body: ChangePasswordIn, actors: Actors,
+async def change_password(access: WriteOwnCustomer, body: ChangePasswordIn, actors: Actors, throttle: Throttle,
                           origin: Origin) -> Response:
+    # Counted before the current password is checked, like a login: no unlimited guessing here either.
+    await throttle.attempt(account=access.customer_id, client=origin.ip_address)
     await actors.change_password(access.customer_id, m.ChangePassword(
         current_password=body.current_password, new_password=body.new_password, origin=origin))
+    await throttle.succeeded(account=access.customer_id)
     return Response(status_code=204)

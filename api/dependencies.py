@@ -13,14 +13,15 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from actors.client import CustomerActorClient
+from actors.hashing import PasswordHashing
 from actors.messages import RequestOrigin
 from api.auth import TokenVerifier
 from api.ratelimit import LoginThrottle, RateLimiter
-from api.sessions import SessionStore
 from api.upstream import UpstreamClient
 from domain.errors import invalid
 from persistence.cache import ViewCache
 from persistence.read_models import ReadModels
+from persistence.sessions import SessionStore
 from persistence.store import Store
 
 
@@ -41,6 +42,7 @@ class ApiServices:
     verifier: TokenVerifier
     rate_limiter: RateLimiter
     login_throttle: LoginThrottle
+    hashing: PasswordHashing
     upstream: UpstreamClient
     policy: ApiPolicy
 
@@ -67,6 +69,7 @@ Records = Annotated[Store, Depends(_part("store"))]
 Reads = Annotated[ReadModels, Depends(_part("read_models"))]
 Sessions = Annotated[SessionStore, Depends(_part("sessions"))]
 Throttle = Annotated[LoginThrottle, Depends(_part("login_throttle"))]
+Hashing = Annotated[PasswordHashing, Depends(_part("hashing"))]
 Upstream = Annotated[UpstreamClient, Depends(_part("upstream"))]
 Policy = Annotated[ApiPolicy, Depends(_part("policy"))]
 

@@ -1,5 +1,5 @@
 """Request budgets kept in Redis, so every replica shares them: 1,000 requests a minute per user, and
-failed logins per account."""
+password attempts per account and per client address."""
 
 from __future__ import annotations
 
@@ -40,36 +40,48 @@ class RateLimiter:
 
 
 class LoginThrottle:
-    """Failed password checks per email address; past the limit, logins wait out the window."""
+    """Password checks per account and per client address, counted before the password is checked.
 
-    def __init__(self, redis: Redis, *, max_failures: int, window_seconds: int) -> None:
+    Each attempt is counted first (one atomic INCR each); an attempt past a limit is refused without
+    checking anything, so however many guesses arrive at once, at most `max_per_account` of them are
+    evaluated per window. A correct password clears the account's count. The client address limit
+    throttles password spraying: one client guessing across many accounts.
+    """
+
+    def __init__(self, redis: Redis, *, max_per_account: int, max_per_client: int, window_seconds: int) -> None:
         self._redis = redis
-        self._max_failures = max_failures
+        self._max_per_account = max_per_account
+        self._max_per_client = max_per_client
         self._window = window_seconds
 
     @staticmethod
-    def _key(email: str) -> str:
-        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-        return f"customers:login-failures:{digest}"
+    def _key(kind: str, value: str) -> str:
+        digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
+        return f"customers:login-attempts:{kind}:{digest}"
 
-    async def check(self, email: str) -> None:
-        key = self._key(email)
+    async def attempt(self, *, account: str, client: str | None) -> None:
+        """Counts one attempt on `account` (an email or customer id) from `client`; refuses past a limit."""
+        keys = [(self._key("account", account), self._max_per_account)]
+        if client:
+            keys.append((self._key("client", client), self._max_per_client))
         try:
-            failures = int(await self._redis.get(key) or 0)
-            if failures < self._max_failures:
-                return
-            ttl = await self._redis.ttl(key)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for key, _ in keys:
+                    pipe.incr(key)
+                    pipe.expire(key, self._window, nx=True)
+                    pipe.ttl(key)
+                results = await pipe.execute()
         except RedisError as exc:
             log.warning("login throttle unavailable, attempt allowed: %s", exc)
             return
-        raise DomainError(ErrorCode.TOO_MANY_LOGIN_ATTEMPTS, "too many failed attempts; try again later",
-                          headers={"Retry-After": str(max(ttl, 1))})
+        for index, (_, limit) in enumerate(keys):
+            count, ttl = results[index * 3], results[index * 3 + 2]
+            if count > limit:
+                raise DomainError(ErrorCode.TOO_MANY_LOGIN_ATTEMPTS, "too many attempts; try again later",
+                                  headers={"Retry-After": str(max(int(ttl), 1))})
 
-    async def failed(self, email: str) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(self._key(email))
-            pipe.expire(self._key(email), self._window)
-            await pipe.execute()
-
-    async def succeeded(self, email: str) -> None:
-        await self._redis.delete(self._key(email))
+    async def succeeded(self, *, account: str) -> None:
+        try:
+            await self._redis.delete(self._key("account", account))
+        except RedisError as exc:
+            log.warning("login throttle unavailable, count kept: %s", exc)

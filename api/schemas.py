@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator
 from pydantic.alias_generators import to_camel
 
 from actors.messages import CustomerRepresentation
@@ -87,6 +87,7 @@ class ChangePasswordIn(Body):
 class VerifyCredentialsIn(Body):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
+    client_address: IPvAnyAddress | None = None  # the end user's IP address, as the auth service saw it
 
 
 class AddressIn(Body):
@@ -142,5 +143,5 @@ def envelope(data: dict[str, Any]) -> dict[str, Any]:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 412, 413, 429, 503)
+    status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 412, 413, 429, 500, 503)
 }

@@ -7,13 +7,20 @@ from typing import Any
 from fastapi import APIRouter
 
 from actors import messages as m
+from actors.client import ActorUnavailable
 from api.access import Admin, AdminCustomer, ReadCustomer
 from api.dependencies import Actors, Cache, Origin, Reads
 from api.schemas import ERRORS, SegmentOverrideIn, envelope
 from api.views import segment_view
-from domain.errors import invalid
+from domain.errors import DomainError, ErrorCode, invalid
 
 router = APIRouter(prefix="/v1/customers", tags=["segments"])
+
+
+def segment_update_failed() -> DomainError:
+    """The spec's code for a segment change that could not be made: retry with backoff."""
+    return DomainError(ErrorCode.SEGMENT_UPDATE_FAILED, "the segment could not be updated; retry shortly",
+                       headers={"Retry-After": "1"})
 
 
 @router.get("/segments", responses=ERRORS, summary="Customers per tier and per segment (admin)")
@@ -32,14 +39,21 @@ async def override_segment(access: AdminCustomer, body: SegmentOverrideIn, actor
                            origin: Origin) -> dict[str, Any]:
     if body.tier is None and body.segment is None:
         raise invalid("tier", "give a tier, a segment, or both")
-    result = await actors.override_segment(access.customer_id, m.OverrideSegment(
-        tier=body.tier, segment=body.segment, reason=body.reason, set_by=access.principal.subject, origin=origin))
+    try:
+        result = await actors.override_segment(access.customer_id, m.OverrideSegment(
+            tier=body.tier, segment=body.segment, reason=body.reason, set_by=access.principal.subject,
+            origin=origin))
+    except ActorUnavailable as exc:
+        raise segment_update_failed() from exc
     return envelope({"segment": result.segment})
 
 
 @router.delete("/{customer_id}/segment/override", responses=ERRORS,
                summary="Clear a manual override: the computed tier and segment apply again (admin)")
 async def clear_override(access: AdminCustomer, actors: Actors, origin: Origin) -> dict[str, Any]:
-    result = await actors.clear_override(access.customer_id, m.ClearOverride(set_by=access.principal.subject,
-                                                                             origin=origin))
+    try:
+        result = await actors.clear_override(access.customer_id, m.ClearOverride(set_by=access.principal.subject,
+                                                                                 origin=origin))
+    except ActorUnavailable as exc:
+        raise segment_update_failed() from exc
     return envelope({"segment": result.segment})

@@ -64,6 +64,8 @@ class Change:
     password_hash: str | None = None
     receipt: Receipt | None = None
     erasure: bool = False
+    # Every open session of the customer ends with the change (password change, deactivation, erasure).
+    revokes_sessions: bool = False
 
     @property
     def customer_id(self) -> str:
@@ -99,9 +101,9 @@ class CustomerAggregate:
     # -- account ------------------------------------------------------------------------------------
     @classmethod
     def register(cls, *, customer_id: str, email: str, password_hash: str, profile: dict[str, Any],
-                 preferences: dict[str, Any], default_tier: Tier, now: datetime) -> Change:
+                 preferences: dict[str, Any], consent_source: str, default_tier: Tier, now: datetime) -> Change:
         customer, consents = Customer.register(customer_id=customer_id, email=email, profile=profile,
-                                               preferences=preferences, now=now)
+                                               preferences=preferences, consent_source=consent_source, now=now)
         segment = SegmentState.initial(now, default_tier)
         created = CustomerCreated(
             customer_id, email=customer.email, first_name=customer.profile.get("firstName"),
@@ -135,13 +137,13 @@ class CustomerAggregate:
         if deactivated is None:
             return None
         return Change(self, replace(self, customer=deactivated), now, Activity("deactivated", {}, now),
-                      events=(CustomerDeactivated(self.id, deactivated_at=now),))
+                      events=(CustomerDeactivated(self.id, deactivated_at=now),), revokes_sessions=True)
 
     def erase(self, now: datetime) -> Change:
         """GDPR erasure: the record is anonymised and the customer announced as erased."""
         erased = replace(self.customer, status=Status.DELETED, updated_at=now, version=self.customer.version + 1)
         return Change(self, CustomerAggregate(erased, self.segment), now, Activity("erased", {}, now),
-                      events=(CustomerErased(self.id, erased_at=now),), erasure=True)
+                      events=(CustomerErased(self.id, erased_at=now),), erasure=True, revokes_sessions=True)
 
     def logged_in(self, *, rehashed_password: str | None, now: datetime) -> Change:
         """A successful password check; the hash is renewed when the hashing parameters changed."""
@@ -153,7 +155,8 @@ class CustomerAggregate:
     def password_changed(self, *, password_hash: str, now: datetime) -> Change:
         """The representation does not show the password, so the version stays."""
         self.customer.require_active()
-        return Change(self, self, now, Activity("password_changed", {}, now), password_hash=password_hash)
+        return Change(self, self, now, Activity("password_changed", {}, now), password_hash=password_hash,
+                      revokes_sessions=True)
 
     # -- segmentation ---------------------------------------------------------------------------------
     def _with_segment(self, segment: SegmentState, *, reason: str, activity: Activity | None, now: datetime,

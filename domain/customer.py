@@ -107,8 +107,8 @@ class Customer:
     consent_history: tuple[ConsentChange, ...] = field(default=())
 
     @classmethod
-    def register(cls, *, customer_id: str, email: str, profile: dict[str, Any],
-                 preferences: dict[str, Any], now: datetime) -> tuple[Customer, list[ConsentChange]]:
+    def register(cls, *, customer_id: str, email: str, profile: dict[str, Any], preferences: dict[str, Any],
+                 now: datetime, consent_source: str = "registration") -> tuple[Customer, list[ConsentChange]]:
         email = check_email(email)
         checks = FieldChecks()
         full_profile = {key: profile.get(key) for key in PROFILE_KEYS}
@@ -116,7 +116,7 @@ class Customer:
         full_preferences = merge_preferences(default_preferences(), preferences)
         check_preferences(full_preferences, checks)
         checks.raise_if_any()
-        consents = consent_changes(None, full_preferences, source="registration", at=now)
+        consents = consent_changes(None, full_preferences, source=consent_source, at=now)
         customer = cls(
             id=customer_id, email=email, profile=full_profile, preferences=full_preferences,
             status=Status.ACTIVE, registration_date=now, created_at=now, updated_at=now,

@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -40,9 +41,20 @@ class OutboxBatch:
             await self._conn.execute("UPDATE outbox SET published_at = NOW(), attempts = attempts + 1 "
                                      "WHERE id = ANY($1::bigint[])", row_ids)
 
-    async def failed(self, row_id: int, error: str) -> None:
-        await self._conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
-                                 row_id, error[:500])
+    async def failed(self, row_id: int, error: str) -> int:
+        """Records a failed attempt; how many attempts the row has had."""
+        attempts: int = await self._conn.fetchval(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1 RETURNING attempts",
+            row_id, error[:500])
+        return attempts
+
+    async def dead_letter(self, row_id: int, reason: str) -> None:
+        """Moves a row the pub/sub will never accept out of the way of the rows behind it."""
+        await self._conn.execute(
+            "WITH moved AS (DELETE FROM outbox WHERE id = $1 RETURNING *) "
+            "INSERT INTO outbox_dead_letters (id, event_id, customer_id, topic, payload, created_at, attempts, reason) "
+            "SELECT id, event_id, customer_id, topic, payload, created_at, attempts, $2 FROM moved",
+            row_id, reason[:500])
 
 
 class OutboxListener:
@@ -74,6 +86,13 @@ class Outbox:
                                        "ORDER BY id LIMIT $1", limit)
             yield OutboxBatch(conn, [OutboxRow(r["id"], r["event_id"], r["topic"], json.loads(r["payload"]))
                                      for r in records])
+
+    async def prune(self, *, published_before: datetime) -> int:
+        """Deletes rows published before the retention horizon: their events are out, and their payloads
+        are copies of personal data nobody needs any more."""
+        async with self._store.connection() as conn:
+            status = await conn.execute("DELETE FROM outbox WHERE published_at < $1", published_before)
+        return int(status.split()[-1])
 
     async def listen(self, on_notify: Callable[[], None]) -> OutboxListener:
         conn = await self._store.dedicated_connection()

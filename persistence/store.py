@@ -297,6 +297,12 @@ async def _anonymise(conn: asyncpg.Connection, customer_id: str, erased: Custome
     await conn.execute("DELETE FROM customer_consents WHERE customer_id = $1", key)
     await conn.execute("UPDATE customer_activities SET activity_data = '{}', session_id = NULL, ip_address = NULL, "
                        "user_agent = NULL WHERE customer_id = $1", key)
+    # The events already written keep their envelope (ids, order) but lose what they said about the
+    # person; one not yet published goes out redacted. The erasure's own event is enqueued after this.
+    for table in ("outbox", "outbox_dead_letters"):
+        await conn.execute(f"UPDATE {table} SET payload = jsonb_set(payload, '{{data}}', jsonb_build_object("
+                           "'customerId', payload -> 'data' -> 'customerId', 'redacted', true)) WHERE customer_id = $1",
+                           key)
 
 
 async def _save_segment(conn: asyncpg.Connection, customer_id: str, segment: SegmentState) -> None:

@@ -9,15 +9,16 @@ from redis.asyncio import Redis
 
 from actors.client import CustomerActorClient
 from actors.customer_actor import ActorDependencies
+from actors.hashing import PasswordHashing
 from actors.turn import TurnDependencies
 from api.auth import TokenVerifier
 from api.dependencies import ApiPolicy, ApiServices
 from api.ratelimit import LoginThrottle, RateLimiter
-from api.sessions import SessionStore
 from api.upstream import UpstreamClient
 from persistence.cache import ViewCache
 from persistence.outbox import Outbox
 from persistence.read_models import ReadModels
+from persistence.sessions import SessionStore
 from persistence.store import Store
 from service.publisher import DaprPublisher
 from service.settings import Settings
@@ -54,21 +55,27 @@ async def bootstrap(settings: Settings) -> Container:
     cache = ViewCache(redis, ttl_profile=settings.redis_ttl_profile, ttl_segment=settings.redis_ttl_segment,
                       ttl_addresses=settings.redis_ttl_addresses)
     actors = CustomerActorClient(http, settings.dapr_url)
+    sessions = SessionStore(redis, timeout=settings.session_timeout)
+    hashing = PasswordHashing(concurrency=settings.password_hash_concurrency,
+                              wait_seconds=settings.password_hash_wait_ms / 1000)
     read_models = ReadModels(store)
     api = ApiServices(
         actors=actors, cache=cache, store=store, read_models=read_models,
-        sessions=SessionStore(redis, timeout=settings.session_timeout),
+        sessions=sessions,
         verifier=verifier,
         rate_limiter=RateLimiter(redis, per_minute=settings.rate_limit_per_minute),
-        login_throttle=LoginThrottle(redis, max_failures=settings.login_max_failures,
+        login_throttle=LoginThrottle(redis, max_per_account=settings.login_max_failures,
+                                     max_per_client=settings.login_max_attempts_per_client,
                                      window_seconds=settings.login_failure_window),
+        hashing=hashing,
         upstream=UpstreamClient(http, settings.dapr_url, timeout_ms=settings.dependency_timeout_ms),
         policy=ApiPolicy(password_min_length=settings.password_min_length,
                          order_service_app_id=settings.order_service_app_id,
                          loyalty_service_app_id=settings.loyalty_service_app_id),
     )
-    actor = ActorDependencies(turn=TurnDependencies(records=store, views=cache, clock=settings.clock),
-                              read_models=read_models, password_min_length=settings.password_min_length,
-                              default_tier=settings.default_tier)
+    actor = ActorDependencies(turn=TurnDependencies(records=store, views=cache, sessions=sessions,
+                                                    clock=settings.clock),
+                              read_models=read_models, hashing=hashing,
+                              password_min_length=settings.password_min_length, default_tier=settings.default_tier)
     return Container(settings=settings, store=store, redis=redis, http=http, actors=actors, api=api, actor=actor,
                      outbox=Outbox(store), publisher=DaprPublisher(http, settings.dapr_url, settings.pubsub_name))

@@ -46,8 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                         actor_factory=actor_factory(container.actor))
         await container.store.ensure_activity_partitions(settings.clock.now())
         relay = OutboxRelay(container.outbox, container.publisher)
-        maintenance = Maintenance(container.store, container.actors, settings.clock,
-                                  interval_seconds=settings.segment_update_interval)
+        maintenance = Maintenance(container.store, container.outbox, container.actors, settings.clock,
+                                  interval_seconds=settings.segment_update_interval,
+                                  outbox_retention=timedelta(days=settings.outbox_retention_days))
         workers = [asyncio.create_task(supervise("outbox-relay", relay.run)),
                    asyncio.create_task(supervise("maintenance", maintenance.run))]
         log.info("customer-service ready on %s:%d", settings.service_host, settings.service_port)

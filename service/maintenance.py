@@ -3,16 +3,19 @@
 - Monthly partitions of customer_activities for this month and the next.
 - The segment sweep: customers whose next segment boundary has passed get their actor's
   review_segment called, catching anything a reminder missed.
+- Outbox rows published more than OUTBOX_RETENTION_DAYS ago are deleted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from actors.client import ActorUnavailable, CustomerActorClient
 from domain.clock import Clock
 from domain.errors import DomainError
+from persistence.outbox import Outbox
 from persistence.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -22,11 +25,14 @@ SWEEP_BATCH = 500
 
 
 class Maintenance:
-    def __init__(self, store: Store, actors: CustomerActorClient, clock: Clock, *, interval_seconds: int) -> None:
+    def __init__(self, store: Store, outbox: Outbox, actors: CustomerActorClient, clock: Clock, *,
+                 interval_seconds: int, outbox_retention: timedelta) -> None:
         self._store = store
+        self._outbox = outbox
         self._actors = actors
         self._clock = clock
         self._interval = interval_seconds
+        self._outbox_retention = outbox_retention
 
     async def run(self) -> None:
         while True:
@@ -34,6 +40,8 @@ class Maintenance:
             try:
                 await self._store.ensure_activity_partitions(self._clock.now())
                 await self.sweep_segments()
+                if pruned := await self._outbox.prune(published_before=self._clock.now() - self._outbox_retention):
+                    log.info("pruned %d published outbox row(s)", pruned)
             except StoreUnavailable as exc:
                 log.warning("maintenance skipped, database unavailable: %s", exc)
 

@@ -11,7 +11,14 @@ from actors.client import JSON
 
 
 class PublishFailed(Exception):
-    pass
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def permanent(self) -> bool:
+        """daprd refused the event itself (not allowed, malformed): sending it again will not help."""
+        return self.status is not None and 400 <= self.status < 500 and self.status not in (408, 429)
 
 
 class DaprPublisher:
@@ -28,4 +35,4 @@ class DaprPublisher:
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise PublishFailed(f"daprd did not answer: {exc!r}") from exc
         if status != 204:
-            raise PublishFailed(f"publish to {topic} failed with {status}: {text[:300]}")
+            raise PublishFailed(f"publish to {topic} failed with {status}: {text[:300]}", status=status)

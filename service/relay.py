@@ -3,6 +3,11 @@
 One relay at a time across replicas, rows in id order, and a failed publish stops the batch, so events
 for one customer keep their order. A crash between publishing and marking the row published means
 the event goes out again: duplicates are possible (consumers de-duplicate on eventId), loss is not.
+
+A row daprd refuses outright (a 4xx: a topic the pub/sub scopes do not allow, say) would block every
+row behind it forever; after PERMANENT_FAILURE_ATTEMPTS such refusals it moves to the
+outbox_dead_letters table with the reason, an error is logged for the operators, and the rows behind
+it flow on. Transient failures (daprd or Redis down) are retried without limit.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from service.publisher import DaprPublisher, PublishFailed
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+PERMANENT_FAILURE_ATTEMPTS = 3
 
 
 class OutboxRelay:
@@ -66,8 +72,13 @@ class OutboxRelay:
                 try:
                     await self._publisher.publish(row.topic, row.payload, event_id=row.event_id)
                 except PublishFailed as exc:
+                    attempts = await batch.failed(row.id, str(exc))
+                    if exc.permanent and attempts >= PERMANENT_FAILURE_ATTEMPTS:
+                        await batch.dead_letter(row.id, str(exc))
+                        log.error("ALERT outbox relay: %s to %s dead-lettered after %d refusals: %s",
+                                  row.event_id, row.topic, attempts, exc)
+                        continue
                     log.warning("outbox relay: %s not published yet: %s", row.event_id, exc)
-                    await batch.failed(row.id, str(exc))
                     break
                 done.append(row.id)
             await batch.published(done)

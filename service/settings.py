@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     default_tier: Tier = Tier.REGULAR
     segment_update_interval: int = Field(default=3600, ge=1)
     password_min_length: int = Field(default=8, ge=6)
+    # Published outbox rows are deleted after this many days (they hold copies of personal data).
+    outbox_retention_days: int = Field(default=7, ge=1)
     session_timeout: int = 1800
 
     # Auth
@@ -60,8 +62,12 @@ class Settings(BaseSettings):
     jwt_issuer: str = "https://auth.local"
     jwt_audience: str = "customer-service"
     rate_limit_per_minute: int = 1000
-    login_max_failures: int = 5
+    login_max_failures: int = 5  # password checks per account per window (MAX_LOGIN_ATTEMPTS)
+    login_max_attempts_per_client: int = 20  # per client address per window, across accounts
     login_failure_window: int = 900
+    # Argon2 hashes at once (each takes about 64 MiB), and how long a request waits for one.
+    password_hash_concurrency: int = Field(default=2, ge=1)
+    password_hash_wait_ms: int = Field(default=2000, ge=0)
     max_body_bytes: int = 64 * 1024
 
     # Dapr. daprd sends APP_API_TOKEN on every call to the app; the app sends DAPR_API_TOKEN on every

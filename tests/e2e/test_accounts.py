@@ -144,8 +144,9 @@ def test_partial_update_merges_preferences_records_consent_and_publishes(service
                                                    "preferences.marketing.smsOptIn", "preferences.timezone"}
     history = db.execute("SELECT channel, granted, source FROM customer_consents WHERE customer_id = %s ORDER BY id",
                          (customer_uuid(customer["id"]),)).fetchall()
-    assert history[-1] == ("sms", True, "admin")
-    assert ("email", True, "registration") in history
+    # Who decided: the admin service token that made the update, the one that registered the customer.
+    assert history[-1] == ("sms", True, "update:service:svc:e2e-admin")
+    assert ("email", True, "registration:service:svc:e2e-admin") in history
 
 
 def test_stale_if_match_is_412_and_changes_nothing(service: Service) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from devstack.servers import LocalPostgres
 from tests.e2e.test_dapr_foundation import order_event
 from tests.e2e.test_events_in import wait_orders
 from tests.support.service import Service, events_for, wait_for
@@ -104,3 +105,18 @@ def test_loyalty_falls_back_to_the_tracked_points(service: Service) -> None:
     customer = service.create_customer()
     response = service.api("GET", f"/v1/customers/{customer['id']}/loyalty").json()["data"]
     assert response == {"source": "customer-service", "loyalty": {"customerId": customer["id"], "points": 0}}
+
+
+def test_an_override_that_cannot_be_stored_is_segment_update_failed(service: Service,
+                                                                    local_postgres: LocalPostgres) -> None:
+    customer = service.create_customer()
+    path = f"/v1/customers/{customer['id']}/segment"
+    local_postgres.stop()
+    try:
+        response = service.api("PUT", path, json={"tier": "vip", "reason": "key account"})
+    finally:
+        local_postgres.start()
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "SEGMENT_UPDATE_FAILED"
+    assert response.headers["Retry-After"] == "1"
+    assert service.api("GET", path).json()["data"]["segment"]["tier"] == "regular"

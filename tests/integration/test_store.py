@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from domain.aggregate import CompletedOrder, CustomerAggregate
 from domain.errors import DomainError, ErrorCode
 from domain.ids import customer_uuid, new_customer_id
 from domain.segmentation import Tier
+from persistence.outbox import Outbox
 from persistence.read_models import ReadModels
 from persistence.store import Store
 
@@ -40,7 +41,8 @@ async def fetchval(store: Store, query: str, *args: Any) -> Any:
 async def create(store: Store, email: str | None = None) -> CustomerAggregate:
     change = CustomerAggregate.register(
         customer_id=new_customer_id(), email=email or f"it-{uuid.uuid4().hex[:10]}@example.com",
-        password_hash="x", profile={"firstName": "Ida"}, preferences={}, default_tier=Tier.REGULAR, now=NOW)
+        password_hash="x", profile={"firstName": "Ida"}, preferences={}, consent_source="registration:it",
+        default_tier=Tier.REGULAR, now=NOW)
     assert await store.commit(change, ORIGIN)
     return change.after
 
@@ -138,3 +140,32 @@ async def test_partitions_exist_for_this_month_and_the_next(store: Store) -> Non
     next_month = datetime(NOW.year + NOW.month // 12, NOW.month % 12 + 1, 1).strftime("customer_activities_%Y_%m")
     assert {this_month, next_month} <= names
     assert await store.ensure_activity_partitions(NOW) == 0  # idempotent
+
+
+async def test_published_outbox_rows_are_pruned_after_the_retention(store: Store) -> None:
+    customer = await create(store)
+    update = customer.update_profile(profile={"lastName": "Pruned"}, preferences={}, source="customer",
+                                     if_match=None, now=NOW)
+    assert update is not None
+    assert await store.commit(update, ORIGIN)
+    key = customer_uuid(customer.id)
+    async with store.connection() as conn:
+        first, second = [r["id"] for r in await conn.fetch("SELECT id FROM outbox WHERE customer_id = $1 ORDER BY id",
+                                                            key)]
+        await conn.execute("UPDATE outbox SET published_at = NOW() - INTERVAL '8 days' WHERE id = $1", first)
+        await conn.execute("UPDATE outbox SET published_at = NOW() - INTERVAL '1 day' WHERE id = $1", second)
+    assert await Outbox(store).prune(published_before=NOW - timedelta(days=7)) >= 1
+    async with store.connection() as conn:
+        left = [r["id"] for r in await conn.fetch("SELECT id FROM outbox WHERE customer_id = $1", key)]
+    assert left == [second]
+
+
+async def test_erasure_redacts_what_the_outbox_still_holds(store: Store) -> None:
+    customer = await create(store)
+    assert await store.commit(customer.erase(NOW), ORIGIN)
+    async with store.connection() as conn:
+        rows = await conn.fetch("SELECT topic, payload::text AS payload FROM outbox WHERE customer_id = $1 ORDER BY id",
+                                customer_uuid(customer.id))
+    assert [r["topic"] for r in rows] == ["customers.customer.created", "customers.customer.erased"]
+    assert customer.customer.email not in "".join(r["payload"] for r in rows)
+    assert '"redacted": true' in rows[0]["payload"]

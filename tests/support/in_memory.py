@@ -108,8 +108,18 @@ class InMemoryRecords:
 
 
 @dataclass
+class InMemorySessions:
+    revoked: list[str] = field(default_factory=list)
+
+    async def revoke_all(self, customer_id: str) -> int:
+        self.revoked.append(customer_id)
+        return 1
+
+
+@dataclass
 class InMemoryViews:
     entries: dict[tuple[str, str], Any] = field(default_factory=dict)
+    fail_next_purge: bool = False
 
     async def put_profile(self, customer_id: str, value: Any) -> None:
         self.entries["profile", customer_id] = value
@@ -121,6 +131,9 @@ class InMemoryViews:
         self.entries["addresses", customer_id] = value
 
     async def purge(self, customer_id: str) -> None:
+        if self.fail_next_purge:
+            self.fail_next_purge = False
+            raise ConnectionError("cache unavailable")
         for kind in ("profile", "segment", "addresses"):
             self.entries.pop((kind, customer_id), None)
 

@@ -15,14 +15,21 @@ from typing import Any
 import pytest
 
 from actors.customer_actor import ActorDependencies
+from actors.hashing import PasswordHashing
 from actors.turn import CUSTOMER_STATE, RECENT_REQUESTS_STATE, SEGMENT_STATE, TurnDependencies
 from domain.clock import Clock
-from domain.errors import ErrorCode
+from domain.errors import DomainError, ErrorCode
 from domain.ids import new_customer_id
 from domain.segmentation import Tier
 from persistence.read_models import ReadModels
 from persistence.store import StoreUnavailable
-from tests.support.in_memory import InMemoryActorState, InMemoryCustomerActor, InMemoryRecords, InMemoryViews
+from tests.support.in_memory import (
+    InMemoryActorState,
+    InMemoryCustomerActor,
+    InMemoryRecords,
+    InMemorySessions,
+    InMemoryViews,
+)
 
 ORIGIN = {"correlation_id": "corr_unit", "session_id": "sess_1", "ip_address": "10.0.0.1", "user_agent": "ua"}
 
@@ -39,11 +46,13 @@ class World:
     def __init__(self) -> None:
         self.records = InMemoryRecords()
         self.views = InMemoryViews()
+        self.sessions = InMemorySessions()
         self.clock = MovableClock()
         self.deps = ActorDependencies(
-            turn=TurnDependencies(records=self.records, views=self.views, clock=self.clock),
+            turn=TurnDependencies(records=self.records, views=self.views, sessions=self.sessions, clock=self.clock),
             read_models=ReadModels(None),  # type: ignore[arg-type]  # export and analytics are e2e-tested
-            password_min_length=8, default_tier=Tier.REGULAR)
+            hashing=PasswordHashing(concurrency=1, wait_seconds=5), password_min_length=8,
+            default_tier=Tier.REGULAR)
 
     def actor(self, customer_id: str, state: InMemoryActorState | None = None) -> InMemoryCustomerActor:
         """A fresh activation of the customer's actor, as after a restart or a move to another replica."""
@@ -52,6 +61,7 @@ class World:
 
 def create_request(**overrides: Any) -> dict[str, Any]:
     return {"email": f"u-{uuid.uuid4().hex[:8]}@example.com", "password_hash": "argon2-hash",
+            "consent_source": "registration:service:svc:unit",
             "profile": {"firstName": "Ada"}, "preferences": {}, "origin": ORIGIN, **overrides}
 
 
@@ -173,6 +183,7 @@ async def test_erasure_purges_state_cache_and_reminder() -> None:
     assert actor.state.saved == {}
     assert world.views.entries == {}
     assert actor.reminder is None
+    assert world.sessions.revoked == [customer_id]
     assert (await actor.get({}))["error"]["code"] == ErrorCode.CUSTOMER_NOT_FOUND.name
     assert (await actor.erase({"origin": ORIGIN}))["value"] == {"changed": False}
 
@@ -218,3 +229,45 @@ async def test_an_unexpected_failure_is_logged_not_returned(caplog: pytest.LogCa
     assert outcome == {"ok": False,
                        "error": {"code": "INTERNAL_ERROR", "message": "internal error; it has been logged"}}
     assert "secret detail" in caplog.text
+
+
+async def test_a_retried_erasure_finishes_the_purge_an_earlier_attempt_left() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request())
+    world.views.fail_next_purge = True
+    first = await actor.erase({"origin": ORIGIN})
+    assert first["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name  # the caller retries
+    assert actor.state.saved == {}  # the other steps ran all the same
+    assert world.sessions.revoked == [customer_id]
+    assert ("profile", customer_id) in world.views.entries
+    again = await actor.erase({"origin": ORIGIN})
+    assert again["value"] == {"changed": False}
+    assert world.views.entries == {}
+    assert len([c for c, _ in world.records.commits if c.erasure]) == 1
+
+
+async def test_a_password_change_and_a_deactivation_end_the_sessions() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request(password_hash=await world.deps.hashing.hash("Old-Passw0rd!")))
+    changed = await actor.change_password({"current_password": "Old-Passw0rd!", "new_password": "New-Passw0rd!",
+                                           "origin": ORIGIN})
+    assert changed["ok"] is True
+    assert world.sessions.revoked == [customer_id]
+    await actor.deactivate({"origin": ORIGIN})
+    assert world.sessions.revoked == [customer_id, customer_id]
+
+
+async def test_password_work_beyond_the_pool_is_refused_not_queued_forever() -> None:
+    import asyncio
+
+    hashing = PasswordHashing(concurrency=1, wait_seconds=0.001)
+    results = await asyncio.gather(hashing.hash("First-Passw0rd!"), hashing.hash("Second-Passw0rd!"),
+                                   return_exceptions=True)
+    assert isinstance(results[0], str)
+    assert isinstance(results[1], DomainError)
+    assert results[1].code is ErrorCode.SERVICE_UNAVAILABLE
+    assert results[1].headers == {"Retry-After": "1"}
