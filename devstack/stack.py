@@ -78,6 +78,10 @@ class StackConfig:
     # APP_API_TOKEN to its app.
     dapr_api_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     app_api_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Sentry and mTLS between every daprd and the control plane. Only a benchmark measuring what mTLS
+    # costs turns it off (with a configuration that has no access policy: policies need mTLS identities).
+    mtls: bool = True
+    dapr_config: Path = COMPONENTS_DIR / "configuration.yaml"
 
     @property
     def log_dir(self) -> Path:
@@ -194,6 +198,8 @@ class Stack:
 
     def mtls_flags(self) -> list[str]:
         """What placement and scheduler need to serve mTLS with identities from sentry."""
+        if not self.config.mtls:
+            return []
         return ["--tls-enabled", "--trust-anchors-file", str(self.trust_anchors_file),
                 "--sentry-address", f"127.0.0.1:{self.config.sentry_port}", "--trust-domain", TRUST_DOMAIN]
 
@@ -212,14 +218,15 @@ class Stack:
             "--metrics-listen-address", "127.0.0.1",
             "--issuer-credentials", str(credentials),
             "--trust-domain", TRUST_DOMAIN,
-            "--config", str(COMPONENTS_DIR / "configuration.yaml"),
+            "--config", str(self.config.dapr_config),
         ])
         sentry.wait_until(lambda: self.trust_anchors_file.exists()
                           and http_ok(f"http://127.0.0.1:{ports['sentry_healthz']}/healthz"),
                           timeout=60, what="healthy with its root certificate")
 
     def start_control_plane(self) -> None:
-        self.start_sentry()
+        if self.config.mtls:
+            self.start_sentry()
         ports = self.config.aux_ports
         placement = self.process("placement")
         placement.start([
@@ -297,19 +304,18 @@ class Stack:
                 "--placement-host-address", f"127.0.0.1:{self.config.placement_port}",
                 "--scheduler-host-address", f"127.0.0.1:{self.config.scheduler_port}",
                 "--resources-path", str(COMPONENTS_DIR),
-                "--config", str(COMPONENTS_DIR / "configuration.yaml"),
+                "--config", str(self.config.dapr_config),
                 "--enable-app-health-check",
                 "--app-health-check-path", app.health_path,
                 "--app-health-probe-interval", "1",
                 "--log-level", os.environ.get("DAPR_LOG_LEVEL", "info"),
-                "--enable-mtls",
-                "--sentry-address", f"127.0.0.1:{self.config.sentry_port}",
-                "--control-plane-trust-domain", TRUST_DOMAIN,
+                *(["--enable-mtls", "--sentry-address", f"127.0.0.1:{self.config.sentry_port}",
+                   "--control-plane-trust-domain", TRUST_DOMAIN] if self.config.mtls else []),
             ],
             # Component metadata reads these through the local.env secret store.
             env={"CUSTOMER_SERVICE_REDIS_HOST": self.redis_host(),
                  "DAPR_API_TOKEN": self.config.dapr_api_token, "APP_API_TOKEN": self.config.app_api_token,
-                 "DAPR_TRUST_ANCHORS": self.trust_anchors_file.read_text()},
+                 **({"DAPR_TRUST_ANCHORS": self.trust_anchors_file.read_text()} if self.config.mtls else {})},
             # The sqlite name resolver keeps its file relative to daprd's working folder.
             cwd=resolver_dir,
         )

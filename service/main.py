@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from dapr.actor import ActorRuntime
 from dapr.actor.runtime.config import ActorRuntimeConfig
@@ -15,9 +16,10 @@ from dapr.ext.fastapi import DaprActor
 from fastapi import FastAPI
 
 from actors.customer_actor import CustomerActor, actor_factory
+from actors.interface import ACTOR_TYPE
 from actors.serialization import PlainJSONSerializer
 from api.access import unguarded_routes
-from api.boundary import DaprBoundary
+from api.boundary import DaprBoundary, is_public
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.routes import ROUTERS
@@ -66,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="The e-commerce platform's single source of truth for customers.")
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     # Added last, so it runs first: nothing else sees a Dapr-facing request without the app token.
-    app.add_middleware(DaprBoundary, app_token=settings.app_api_token, app_id=settings.service_name)
+    app.add_middleware(DaprBoundary, app_token=settings.app_api_token, app_id=settings.service_name,
+                       actor_types=frozenset({ACTOR_TYPE}))
     install_error_handlers(app)
     actor_host = DaprActor(app)
     if unguarded := unguarded_routes(ROUTERS):
@@ -75,7 +78,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     register_subscriptions(app, settings.pubsub_name, actors=lambda: app.state.services.actors,
                            dead_letters=lambda: app.state.dead_letters)
+    _publish_public_routes_only(app)
     return app
+
+
+def _publish_public_routes_only(app: FastAPI) -> None:
+    """The OpenAPI document describes the REST API; the Dapr SDK's routes are daprd's business."""
+    generate = app.openapi
+
+    def public_openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema["paths"] = {path: item for path, item in schema["paths"].items() if is_public(path)}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = public_openapi  # type: ignore[method-assign]
 
 
 app = create_app()

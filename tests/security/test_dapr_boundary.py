@@ -167,3 +167,25 @@ def test_an_allowed_app_is_held_to_its_operations(service: Service, order_servic
     response = service.http.put(url, headers=admin(), json={"profile": {"firstName": "Mallory"}})
     assert response.status_code == 403, response.text
     assert_untouched(service, customer)
+
+
+def test_actor_methods_are_not_invocable_even_through_our_own_sidecar(service: Service) -> None:
+    """Service invocation carries no caller identity the actor routes accept: only actor calls do."""
+    customer = service.create_customer()
+    path = f"actors/CustomerActor/{customer['id']}/method/export"
+    response = service.http.put(f"{service.dapr}/v1.0/invoke/{SERVICE_ID}/method/{path}", json={})
+    assert response.status_code == 403, response.text
+    assert customer["email"] not in response.text
+
+
+def test_other_actor_types_are_404_not_an_sdk_failure(service: Service, app_port: httpx.Client) -> None:
+    config = service.stack.config
+    response = app_port.delete("/actors/NoSuchActor/x", headers={"dapr-api-token": config.app_api_token})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "ROUTE_NOT_FOUND"
+
+
+def test_the_openapi_document_lists_the_public_api_only(service: Service) -> None:
+    paths = service.api("GET", "/openapi.json").json()["paths"]
+    assert paths
+    assert all(path.startswith(("/v1/", "/health/")) for path in paths), sorted(paths)

@@ -1,0 +1,104 @@
+"""What the Dapr boundary costs on a REST read: mTLS between sidecars and the tokens.
+
+    .venv/bin/python -m bench.security_cost
+
+Runs the same load twice, each on a stack of its own: with sentry and mTLS (the default), and without
+(and without the access policy, which needs mTLS identities). The load comes as the mesh sends it:
+wrk -> a caller app's daprd (api-gateway) -> customer-service's daprd -> the app, for
+GET /v1/customers/{id} (cache hit) and, as the same run's ceiling, the app's trivial /health/live.
+Both stacks use the API and app tokens: their cost is a header and a constant-time compare, measured
+on its own below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import timeit
+from pathlib import Path
+
+import httpx
+
+from api.boundary import DaprBoundary
+from bench.wrk import Load, wrk
+from devstack.stack import COMPONENTS_DIR, REPO_ROOT, DaprApp, SidecarPorts, Stack, StackConfig, service_argv
+from tests.support.service import stand_in
+from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
+
+SERVICE_ID = "customer-service"
+GATEWAY_ID = "api-gateway"
+ADMIN = bearer("svc:bench", "customers:admin")
+
+
+def _config_without_policy(path: Path) -> Path:
+    text = (COMPONENTS_DIR / "configuration.yaml").read_text()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text[:text.index("  # Who may invoke customer-service")])
+    return path
+
+
+def run_variant(name: str, *, mtls: bool, seconds: int) -> list[Load]:
+    config = StackConfig.for_tests(REPO_ROOT / ".data" / f"bench-{name}")
+    config.mtls = mtls
+    if not mtls:
+        config.dapr_config = _config_without_policy(config.data_dir.with_name(f"bench-{name}-config") / "config.yaml")
+    stack = Stack(config)
+    stack.down()
+    stack.wipe()
+    ports = SidecarPorts.free()
+    app = DaprApp(app_id=SERVICE_ID, ports=ports, app_argv=service_argv(), app_env={
+        "SERVICE_PORT": str(ports.app), "JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE,
+        "RATE_LIMIT_PER_MINUTE": "100000000", "LOG_LEVEL": "WARNING"})
+    gateway = stand_in(GATEWAY_ID, "tests.support.bystander:app")
+    try:
+        stack.up([app, gateway])
+        invoke = f"http://127.0.0.1:{gateway.ports.http}/v1.0/invoke/{SERVICE_ID}/method"
+        headers = {**config.dapr_headers, **ADMIN}
+        with httpx.Client(timeout=30, headers=headers) as http:
+            created = http.post(f"{invoke}/v1/customers", json={"email": f"bench-{name}@example.com",
+                                                                 "password": "Bench-Passw0rd!"})
+            created.raise_for_status()
+            customer_url = f"{invoke}/v1/customers/{created.json()['data']['customer']['id']}"
+            http.get(customer_url).raise_for_status()  # the view cache holds it from here on
+        label = "mTLS" if mtls else "no mTLS"
+        return [wrk(f"{label}: GET /health/live via caller's daprd, 1 conn", f"{invoke}/health/live",
+                    headers=headers, connections=1, seconds=seconds),
+                wrk(f"{label}: GET /v1/customers/{{id}} via caller's daprd, 1 conn", customer_url,
+                    headers=headers, connections=1, seconds=seconds),
+                wrk(f"{label}: GET /v1/customers/{{id}} via caller's daprd, 16 conns", customer_url,
+                    headers=headers, connections=16, seconds=seconds)]
+    finally:
+        stack.down()
+
+
+def token_check_microseconds() -> float:
+    """The app-token check alone: a Dapr-facing request through DaprBoundary to an app that answers 204."""
+    async def inner(scope: object, receive: object, send: object) -> None:
+        return None
+
+    boundary = DaprBoundary(inner, app_token="t" * 43, app_id=SERVICE_ID, actor_types=frozenset({"CustomerActor"}))
+    scope = {"type": "http", "method": "POST", "path": "/events/orders/completed",
+             "headers": [(b"dapr-api-token", b"t" * 43), (b"content-type", b"application/json")]}
+    loop = asyncio.new_event_loop()
+
+    async def once() -> None:
+        await boundary(scope, None, None)  # type: ignore[arg-type]
+
+    runs = 20000
+    seconds = timeit.timeit(lambda: loop.run_until_complete(once()), number=runs)
+    loop.close()
+    return seconds / runs * 1e6
+
+
+def main() -> None:
+    secure = run_variant("mtls", mtls=True, seconds=8)
+    plain = run_variant("plain", mtls=False, seconds=8)
+    print("\nThe Dapr boundary's cost on a REST read (2 cores, every process on them):")
+    for with_mtls, without in zip(secure, plain, strict=True):
+        print(without.line())
+        print(with_mtls.line(without))
+    print(f"app-token check in the app: {token_check_microseconds():.1f} us per request "
+          "(includes one asyncio turn)")
+
+
+if __name__ == "__main__":
+    main()
