@@ -70,6 +70,18 @@ class CustomerActorClient:
     async def erase(self, customer_id: str, request: m.Erase) -> m.Erased:
         return await self._call(customer_id, methods.ERASE, request)
 
+    async def reactivate(self, customer_id: str, request: m.Reactivate) -> m.CustomerView:
+        return await self._call(customer_id, methods.REACTIVATE, request)
+
+    async def suspend(self, customer_id: str, request: m.Suspend) -> m.CustomerView:
+        return await self._call(customer_id, methods.SUSPEND, request)
+
+    async def lift_suspension(self, customer_id: str, request: m.LiftSuspension) -> m.CustomerView:
+        return await self._call(customer_id, methods.LIFT_SUSPENSION, request)
+
+    async def verify(self, customer_id: str, request: m.Verify) -> m.CustomerView:
+        return await self._call(customer_id, methods.VERIFY, request)
+
     async def export(self, customer_id: str) -> m.Exported:
         return await self._call(customer_id, methods.EXPORT, QUERY)
 

@@ -20,7 +20,7 @@ from actors.hashing import PasswordHashing
 from actors.interface import SEGMENT_REVIEW_REMINDER, CustomerActorInterface
 from actors.turn import Turn, TurnDependencies, use_case
 from domain import passwords
-from domain.aggregate import CompletedOrder, CustomerAggregate
+from domain.aggregate import Change, CompletedOrder, CustomerAggregate
 from domain.clock import iso
 from domain.customer import Status
 from domain.errors import DomainError, ErrorCode, not_found
@@ -89,7 +89,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     async def update(self, request: m.UpdateCustomer) -> m.CustomerView:
         current = self._turn.existing()
         change = current.update_profile(profile=request.profile, preferences=request.preferences,
-                                        source=request.source, if_match=request.if_match, now=self._turn.now())
+                                        source=request.source, if_match=request.if_match, now=self._turn.now(),
+                                        email=request.email)
         if change is None:
             return m.CustomerView.of(current)
         await self._turn.apply(change, request.origin.domain())
@@ -103,6 +104,38 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
             await self._turn.apply(change, request.origin.domain())
         after = current if change is None else change.after
         return m.Deactivated(**m.CustomerView.of(after).model_dump(), changed=change is not None)
+
+    async def _applied_view(self, change: Change | None, request: m.Command) -> m.CustomerView:
+        if change is not None:
+            await self._turn.apply(change, request.origin.domain())
+        return m.CustomerView.of(self._turn.existing())
+
+    @use_case(methods.REACTIVATE)
+    async def reactivate(self, request: m.Reactivate) -> m.CustomerView:
+        """By the owner, who proves the password again, or by an admin (no password)."""
+        current = self._turn.existing()
+        change = current.reactivate(self._turn.now())  # refused early for a customer not inactive
+        if request.password is not None:
+            matches, _ = await self._password_matches(request.password)
+            if not matches:
+                raise DomainError(ErrorCode.INVALID_CREDENTIALS, "the password is wrong")
+        return await self._applied_view(change, request)
+
+    @use_case(methods.SUSPEND)
+    async def suspend(self, request: m.Suspend) -> m.CustomerView:
+        change = self._turn.existing().suspend(reason=request.reason, by=request.set_by, now=self._turn.now())
+        return await self._applied_view(change, request)
+
+    @use_case(methods.LIFT_SUSPENSION)
+    async def lift_suspension(self, request: m.LiftSuspension) -> m.CustomerView:
+        change = self._turn.existing().lift_suspension(reason=request.reason, by=request.set_by,
+                                                       now=self._turn.now())
+        return await self._applied_view(change, request)
+
+    @use_case(methods.VERIFY)
+    async def verify(self, request: m.Verify) -> m.CustomerView:
+        return await self._applied_view(self._turn.existing().verify(channel=request.channel, now=self._turn.now()),
+                                        request)
 
     @use_case(methods.ERASE)
     async def erase(self, request: m.Erase) -> m.Erased:
@@ -166,19 +199,20 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         """An order counted exactly once in effect: its receipt and the metrics commit together."""
         order = CompletedOrder(request.order_id, request.amount, request.currency, request.completed_at)
         change = self._turn.existing().order_completed(event_id=request.event_id, order=order,
-                                                       now=self._turn.now())
+                                                       now=self._turn.now(), tier_floor=self._deps.default_tier)
         return m.EventApplied(duplicate=not await self._turn.apply(change, request.origin.domain()))
 
     @use_case(methods.APPLY_POINTS)
     async def apply_points(self, request: m.ApplyPoints) -> m.EventApplied:
         change = self._turn.existing().points_earned(event_id=request.event_id, points=request.points,
-                                                     reason=request.reason, now=self._turn.now())
+                                                     reason=request.reason, now=self._turn.now(),
+                                                     tier_floor=self._deps.default_tier)
         return m.EventApplied(duplicate=not await self._turn.apply(change, request.origin.domain()))
 
     @use_case(methods.REVIEW_SEGMENT)
     async def review_segment(self, request: m.Query) -> m.Reviewed:
         """Recomputes the segment at today's date (decay), publishing a change only if there is one."""
-        change = self._turn.existing().reviewed(self._turn.now())
+        change = self._turn.existing().reviewed(self._turn.now(), self._deps.default_tier)
         if change is None:
             await self._turn.schedule_review()
             return m.Reviewed(changed=False)

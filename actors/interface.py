@@ -35,6 +35,10 @@ GET = ActorMethod("get", m.Query, m.CustomerView)
 UPDATE = ActorMethod("update", m.UpdateCustomer, m.CustomerView)
 DEACTIVATE = ActorMethod("deactivate", m.Deactivate, m.Deactivated)
 ERASE = ActorMethod("erase", m.Erase, m.Erased)
+REACTIVATE = ActorMethod("reactivate", m.Reactivate, m.CustomerView)
+SUSPEND = ActorMethod("suspend", m.Suspend, m.CustomerView)
+LIFT_SUSPENSION = ActorMethod("lift_suspension", m.LiftSuspension, m.CustomerView)
+VERIFY = ActorMethod("verify", m.Verify, m.CustomerView)
 EXPORT = ActorMethod("export", m.Query, m.Exported)
 AUTHENTICATE = ActorMethod("authenticate", m.Authenticate, m.LoggedIn)
 CHANGE_PASSWORD = ActorMethod("change_password", m.ChangePassword, m.Done)
@@ -68,6 +72,18 @@ class CustomerActorInterface(ActorInterface):
 
     @actormethod(name=ERASE.name)
     async def erase(self, request: Any) -> Outcome: ...
+
+    @actormethod(name=REACTIVATE.name)
+    async def reactivate(self, request: Any) -> Outcome: ...
+
+    @actormethod(name=SUSPEND.name)
+    async def suspend(self, request: Any) -> Outcome: ...
+
+    @actormethod(name=LIFT_SUSPENSION.name)
+    async def lift_suspension(self, request: Any) -> Outcome: ...
+
+    @actormethod(name=VERIFY.name)
+    async def verify(self, request: Any) -> Outcome: ...
 
     @actormethod(name=EXPORT.name)
     async def export(self, request: Any) -> Outcome: ...

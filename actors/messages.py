@@ -53,6 +53,7 @@ class CreateCustomer(Command):
 
 
 class UpdateCustomer(Command):
+    email: str | None = None
     profile: dict[str, Any]
     preferences: dict[str, Any]
     if_match: str | None = None
@@ -65,6 +66,24 @@ class Deactivate(Command):
 
 class Erase(Command):
     pass
+
+
+class Reactivate(Command):
+    password: str | None  # the owner's fresh credential check; None when an admin reactivates
+
+
+class Suspend(Command):
+    reason: str
+    set_by: str
+
+
+class LiftSuspension(Command):
+    reason: str
+    set_by: str
+
+
+class Verify(Command):
+    channel: Literal["email", "phone"]
 
 
 class Authenticate(Command):

@@ -95,6 +95,8 @@ WriteCustomer = Annotated[CustomerAccess, Depends(_customer_access(WRITE))]
 ReadOwnCustomer = Annotated[CustomerAccess, Depends(_customer_access(READ, services=False))]
 WriteOwnCustomer = Annotated[CustomerAccess, Depends(_customer_access(WRITE, services=False))]
 AdminCustomer = Annotated[CustomerAccess, Depends(_customer_access(ADMIN, admin_only=True))]
+# The auth and notification side (customers:credentials) acting on one customer: verification flags.
+CredentialsCustomer = Annotated[CustomerAccess, Depends(_customer_access(CREDENTIALS))]
 Admin = Annotated[Principal, Depends(_scope(ADMIN))]
 CredentialsService = Annotated[Principal, Depends(_scope(CREDENTIALS))]
 AccountCreator = Annotated[Principal, Depends(_account_creator)]

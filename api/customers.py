@@ -58,7 +58,8 @@ async def update_customer(access: WriteCustomer, body: UpdateCustomerIn, actors:
     principal = access.principal
     changes = body.changes()
     view = await actors.update(access.customer_id, m.UpdateCustomer(
-        profile=changes.get("profile") or {}, preferences=changes.get("preferences") or {}, if_match=if_match,
+        email=body.email, profile=changes.get("profile") or {}, preferences=changes.get("preferences") or {},
+        if_match=if_match,
         source=consent_source(principal, "update"),
         origin=origin))
     return _customer_response(view, response)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api import addresses, analytics, credentials, customers, health, segments
+from api import addresses, analytics, credentials, customers, health, lifecycle, segments
 
 # segments before customers: /v1/customers/segments is not a customer id.
 ROUTERS: tuple[APIRouter, ...] = (health.router, credentials.router, segments.router, customers.router,
-                                  addresses.router, analytics.router)
+                                  lifecycle.router, addresses.router, analytics.router)

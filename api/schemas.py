@@ -75,8 +75,21 @@ class CreateCustomerIn(Body):
 
 
 class UpdateCustomerIn(Body):
+    email: str | None = Field(None, max_length=320)  # a new address is unverified until confirmed again
     profile: ProfileIn | None = None
     preferences: PreferencesIn | None = None
+
+
+class ReactivateIn(Body):
+    password: str | None = Field(None, max_length=1024)  # required from the owner, not from an admin
+
+
+class SuspensionIn(Body):
+    reason: str = Field(min_length=OVERRIDE_REASON_LIMITS[0], max_length=OVERRIDE_REASON_LIMITS[1])
+
+
+class VerificationIn(Body):
+    channel: Literal["email", "phone"]
 
 
 class ChangePasswordIn(Body):

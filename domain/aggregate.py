@@ -23,7 +23,11 @@ from domain.events import (
     CustomerDeactivated,
     CustomerErased,
     CustomerProfileUpdated,
+    CustomerReactivated,
     CustomerSegmentChanged,
+    CustomerSuspended,
+    CustomerSuspensionLifted,
+    CustomerVerified,
     Event,
 )
 from domain.segmentation import Override, SegmentState, Tier
@@ -119,11 +123,11 @@ class CustomerAggregate:
                               f"If-Match {if_match} does not match the current ETag {self.customer.etag}")
 
     def update_profile(self, *, profile: dict[str, Any], preferences: dict[str, Any], source: str,
-                       if_match: str | None, now: datetime) -> Change | None:
+                       if_match: str | None, now: datetime, email: str | None = None) -> Change | None:
         """A partial update; None when it changes nothing."""
         self.check_etag(if_match)
         updated, consents, changed = self.customer.update(profile=profile, preferences=preferences, now=now,
-                                                          source=source)
+                                                          source=source, email=email)
         if not changed:
             return None
         event = CustomerProfileUpdated(self.id, changed_fields=tuple(changed), version=updated.version)
@@ -138,6 +142,29 @@ class CustomerAggregate:
             return None
         return Change(self, replace(self, customer=deactivated), now, Activity("deactivated", {}, now),
                       events=(CustomerDeactivated(self.id, deactivated_at=now),), revokes_sessions=True)
+
+    def reactivate(self, now: datetime) -> Change:
+        return Change(self, replace(self, customer=self.customer.reactivate(now)), now,
+                      Activity("reactivated", {}, now), events=(CustomerReactivated(self.id, reactivated_at=now),))
+
+    def suspend(self, *, reason: str, by: str, now: datetime) -> Change:
+        """A suspended customer cannot log in or change anything; services still read the record."""
+        return Change(self, replace(self, customer=self.customer.suspend(now)), now,
+                      Activity("suspended", {"reason": reason, "by": by}, now),
+                      events=(CustomerSuspended(self.id, reason=reason, suspended_at=now),), revokes_sessions=True)
+
+    def lift_suspension(self, *, reason: str, by: str, now: datetime) -> Change:
+        return Change(self, replace(self, customer=self.customer.lift_suspension(now)), now,
+                      Activity("suspension_lifted", {"reason": reason, "by": by}, now),
+                      events=(CustomerSuspensionLifted(self.id, reason=reason, lifted_at=now),))
+
+    def verify(self, *, channel: str, now: datetime) -> Change | None:
+        """None when the email address or phone number was verified already."""
+        verified = self.customer.verified(channel, now)
+        if verified is None:
+            return None
+        return Change(self, replace(self, customer=verified), now, Activity(f"{channel}_verified", {}, now),
+                      events=(CustomerVerified(self.id, channel=channel, verified_at=now),))
 
     def erase(self, now: datetime) -> Change:
         """GDPR erasure: the record is anonymised and the customer announced as erased."""
@@ -172,7 +199,8 @@ class CustomerAggregate:
         return Change(self, CustomerAggregate(self.customer.bumped(), segment, self.addresses), now, activity,
                       events=events, receipt=receipt)
 
-    def order_completed(self, *, event_id: str, order: CompletedOrder, now: datetime) -> Change:
+    def order_completed(self, *, event_id: str, order: CompletedOrder, now: datetime,
+                        tier_floor: Tier = Tier.REGULAR) -> Change:
         """Counted once in effect: the store refuses the change if the event or the order was seen."""
         if not Decimal(0) <= order.amount <= MAX_ORDER_AMOUNT:
             raise invalid("amount", f"must be between 0 and {MAX_ORDER_AMOUNT}")
@@ -182,20 +210,21 @@ class CustomerAggregate:
         activity = Activity("order_completed", {
             "orderId": order.order_id, "amount": str(order.amount), "currency": order.currency,
             "completedAt": order.completed_at.isoformat()}, now)
-        return self._with_segment(self.segment.recomputed(metrics, now), reason="order_completed",
+        return self._with_segment(self.segment.recomputed(metrics, now, tier_floor), reason="order_completed",
                                   activity=activity, now=now, receipt=Receipt(event_id, ORDER_COMPLETED_TOPIC, order))
 
-    def points_earned(self, *, event_id: str, points: int, reason: str | None, now: datetime) -> Change:
+    def points_earned(self, *, event_id: str, points: int, reason: str | None, now: datetime,
+                      tier_floor: Tier = Tier.REGULAR) -> Change:
         if not 0 <= points <= MAX_POINTS_PER_EVENT:
             raise invalid("points", f"must be between 0 and {MAX_POINTS_PER_EVENT}")
         metrics = self.segment.metrics.with_points(points)
-        return self._with_segment(self.segment.recomputed(metrics, now), reason="loyalty_points",
+        return self._with_segment(self.segment.recomputed(metrics, now, tier_floor), reason="loyalty_points",
                                   activity=Activity("points_earned", {"points": points, "reason": reason}, now),
                                   now=now, receipt=Receipt(event_id, POINTS_EARNED_TOPIC))
 
-    def reviewed(self, now: datetime) -> Change | None:
+    def reviewed(self, now: datetime, tier_floor: Tier = Tier.REGULAR) -> Change | None:
         """The segment at today's date (decay); None when the rules give what the customer has."""
-        after = self.segment.recomputed(self.segment.metrics, now)
+        after = self.segment.recomputed(self.segment.metrics, now, tier_floor)
         if (after.tier, after.segment) == (self.segment.tier, self.segment.segment):
             return None
         return self._with_segment(after, reason="segment_review", activity=None, now=now)

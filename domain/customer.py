@@ -129,32 +129,63 @@ class Customer:
             raise DomainError(ErrorCode.CUSTOMER_NOT_ACTIVE, f"customer {self.id} is {self.status.value}")
 
     def update(self, *, profile: dict[str, Any], preferences: dict[str, Any], now: datetime,
-               source: str) -> tuple[Customer, list[ConsentChange], list[str]]:
-        """Partial update. Returns the new customer, consent changes, and the fields that changed."""
+               source: str, email: str | None = None) -> tuple[Customer, list[ConsentChange], list[str]]:
+        """Partial update. Returns the new customer, consent changes, and the fields that changed. A new
+        email address or phone number is not verified, whatever the old one was."""
         self.require_active()
+        new_email = self.email if email is None else check_email(email)
         new_profile = {**self.profile, **profile}
         new_preferences = merge_preferences(self.preferences, preferences)
         checks = FieldChecks()
         check_profile(new_profile, now.date(), checks)
         check_preferences(new_preferences, checks)
         checks.raise_if_any()
-        changed = [f"profile.{k}" for k in PROFILE_KEYS if new_profile.get(k) != self.profile.get(k)]
+        changed = ["email"] if new_email != self.email else []
+        changed += [f"profile.{k}" for k in PROFILE_KEYS if new_profile.get(k) != self.profile.get(k)]
         changed += _changed_preference_paths(self.preferences, new_preferences)
         if not changed:
             return self, [], []
         consents = consent_changes(self.preferences, new_preferences, source=source, at=now)
-        updated = replace(self, profile=new_profile, preferences=new_preferences, updated_at=now,
-                          version=self.version + 1,
-                          consent_history=self.consent_history + tuple(consents))
+        updated = replace(self, email=new_email, profile=new_profile, preferences=new_preferences, updated_at=now,
+                          version=self.version + 1, consent_history=self.consent_history + tuple(consents),
+                          email_verified=self.email_verified and "email" not in changed,
+                          phone_verified=self.phone_verified and "profile.phone" not in changed)
         return updated, consents, changed
 
+    def _moved(self, to: Status, *, allowed_from: frozenset[Status], action: str, now: datetime) -> Customer:
+        if self.status not in allowed_from:
+            raise DomainError(ErrorCode.INVALID_STATUS_TRANSITION,
+                              f"a {self.status.value} customer cannot be {action}")
+        return replace(self, status=to, updated_at=now, version=self.version + 1)
+
     def deactivate(self, now: datetime) -> Customer | None:
-        """Deactivation is idempotent: None means there is nothing to change."""
+        """Deactivation is idempotent: None means there is nothing to change. A suspended customer
+        cannot deactivate (an admin lifts the suspension first); erasure is always possible."""
         if self.status is Status.INACTIVE:
             return None
-        if self.status is Status.DELETED:
-            raise DomainError(ErrorCode.CUSTOMER_NOT_ACTIVE, f"customer {self.id} was erased")
-        return replace(self, status=Status.INACTIVE, updated_at=now, version=self.version + 1)
+        return self._moved(Status.INACTIVE, allowed_from=frozenset({Status.ACTIVE}), action="deactivated", now=now)
+
+    def reactivate(self, now: datetime) -> Customer:
+        return self._moved(Status.ACTIVE, allowed_from=frozenset({Status.INACTIVE}), action="reactivated", now=now)
+
+    def suspend(self, now: datetime) -> Customer:
+        return self._moved(Status.SUSPENDED, allowed_from=frozenset({Status.ACTIVE, Status.INACTIVE}),
+                           action="suspended", now=now)
+
+    def lift_suspension(self, now: datetime) -> Customer:
+        return self._moved(Status.ACTIVE, allowed_from=frozenset({Status.SUSPENDED}),
+                           action="released from a suspension", now=now)
+
+    def verified(self, channel: str, now: datetime) -> Customer | None:
+        """The email address or phone number confirmed; None when it already was."""
+        self.require_active()
+        if channel == "phone":
+            if not self.profile.get("phone"):
+                raise DomainError(ErrorCode.INVALID_STATUS_TRANSITION, "the customer has no phone number")
+            return None if self.phone_verified else replace(self, phone_verified=True, updated_at=now,
+                                                            version=self.version + 1)
+        return None if self.email_verified else replace(self, email_verified=True, updated_at=now,
+                                                        version=self.version + 1)
 
     def logged_in(self, now: datetime) -> Customer:
         return replace(self, last_login_at=now, version=self.version + 1, updated_at=now)

@@ -66,6 +66,53 @@ class CustomerDeactivated(Event):
 
 
 @dataclass(frozen=True)
+class CustomerReactivated(Event):
+    topic: ClassVar[str] = "customers.customer.reactivated"
+    event_type: ClassVar[str] = "CustomerReactivated"
+    reactivated_at: datetime
+
+    def data(self) -> dict[str, Any]:
+        return {"customerId": self.customer_id, "status": "active", "reactivatedAt": iso(self.reactivated_at)}
+
+
+@dataclass(frozen=True)
+class CustomerSuspended(Event):
+    topic: ClassVar[str] = "customers.customer.suspended"
+    event_type: ClassVar[str] = "CustomerSuspended"
+    reason: str
+    suspended_at: datetime
+
+    def data(self) -> dict[str, Any]:
+        return {"customerId": self.customer_id, "status": "suspended", "reason": self.reason,
+                "suspendedAt": iso(self.suspended_at)}
+
+
+@dataclass(frozen=True)
+class CustomerSuspensionLifted(Event):
+    topic: ClassVar[str] = "customers.customer.unsuspended"
+    event_type: ClassVar[str] = "CustomerSuspensionLifted"
+    reason: str
+    lifted_at: datetime
+
+    def data(self) -> dict[str, Any]:
+        return {"customerId": self.customer_id, "status": "active", "reason": self.reason,
+                "liftedAt": iso(self.lifted_at)}
+
+
+@dataclass(frozen=True)
+class CustomerVerified(Event):
+    """The customer's email address or phone number was confirmed."""
+
+    topic: ClassVar[str] = "customers.customer.verified"
+    event_type: ClassVar[str] = "CustomerVerified"
+    channel: str
+    verified_at: datetime
+
+    def data(self) -> dict[str, Any]:
+        return {"customerId": self.customer_id, "channel": self.channel, "verifiedAt": iso(self.verified_at)}
+
+
+@dataclass(frozen=True)
 class CustomerErased(Event):
     """GDPR erasure: downstream services must delete or anonymise what they hold for this customer."""
 
@@ -109,4 +156,5 @@ def envelope(event: Event, *, event_id: str, timestamp: datetime, correlation_id
 
 
 PUBLISHED_TOPICS = (CustomerCreated.topic, CustomerProfileUpdated.topic, CustomerDeactivated.topic,
-                    CustomerErased.topic, CustomerSegmentChanged.topic)
+                    CustomerReactivated.topic, CustomerSuspended.topic, CustomerSuspensionLifted.topic,
+                    CustomerVerified.topic, CustomerErased.topic, CustomerSegmentChanged.topic)

@@ -8,9 +8,16 @@ Segments, when several apply, in this order of precedence (first wins):
   3. new_customer      < 30 days since registration and < 2 orders
   4. high_value        average order value >= 200
   5. frequent_buyer    10+ orders in the last 6 months
-  6. regular_customer  30+ days, 2+ orders, < 1000 spent; also the fallback when nothing else applies
+  6. regular_customer  30+ days, 2+ orders, < 1000 spent
+  7. unsegmented       none of the above: e.g. 30+ days with fewer than 2 orders but not idle for 90,
+                       or 1000+ spent without a high average or a frequent rhythm. The spec's rules do
+                       not describe these customers, and stretching regular_customer to cover them
+                       would put them in campaigns written for the spec's definition.
 Inactivity comes first because it is what a campaign must act on; "no order" is measured from the
 last order, or from registration for a customer who never ordered.
+
+DEFAULT_TIER is a floor: the computed tier is never below it, so a customer registered at that tier is
+not "downgraded" by the rules before it has any order.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ class Segment(StrEnum):
     FREQUENT_BUYER = "frequent_buyer"
     AT_RISK = "at_risk"
     CHURNED = "churned"
+    UNSEGMENTED = "unsegmented"
 
 
 @dataclass(frozen=True)
@@ -137,8 +145,9 @@ def tier_qualifies(tier: Tier, metrics: Metrics) -> bool:
             and metrics.loyalty_points >= rule.min_loyalty_points)
 
 
-def tier_for(metrics: Metrics) -> Tier:
-    return next(t for t in reversed(TIER_ORDER) if tier_qualifies(t, metrics))
+def tier_for(metrics: Metrics, floor: Tier = Tier.REGULAR) -> Tier:
+    earned = next(t for t in reversed(TIER_ORDER) if tier_qualifies(t, metrics))
+    return max(earned, floor, key=TIER_ORDER.index)
 
 
 def segment_for(metrics: Metrics, now: datetime) -> Segment:
@@ -154,7 +163,10 @@ def segment_for(metrics: Metrics, now: datetime) -> Segment:
         return Segment.HIGH_VALUE
     if metrics.orders_in_window(now) >= FREQUENT_BUYER_MIN_ORDERS:
         return Segment.FREQUENT_BUYER
-    return Segment.REGULAR_CUSTOMER
+    if now - metrics.registration_date >= timedelta(days=NEW_CUSTOMER_DAYS) \
+            and metrics.order_count >= REGULAR_MIN_ORDERS and metrics.total_spent < REGULAR_MAX_SPENT:
+        return Segment.REGULAR_CUSTOMER
+    return Segment.UNSEGMENTED
 
 
 def next_boundary(metrics: Metrics, now: datetime) -> datetime | None:
@@ -202,13 +214,18 @@ def next_tier(tier: Tier, metrics: Metrics) -> dict[str, Any] | None:
     }
 
 
+# Each qualification's requirement as the spec's example words it (the headline minimum); a tier's
+# other minimums are listed beside it as allRequirements.
 QUALIFICATIONS: dict[str, str] = {
-    "premiumTier": TIER_RULES[Tier.PREMIUM].requirement(),
-    "vipTier": TIER_RULES[Tier.VIP].requirement(),
-    "enterpriseTier": TIER_RULES[Tier.ENTERPRISE].requirement(),
+    "premiumTier": f"totalSpent >= {TIER_RULES[Tier.PREMIUM].min_total_spent}",
+    "vipTier": f"totalSpent >= {TIER_RULES[Tier.VIP].min_total_spent}",
+    "enterpriseTier": f"totalSpent >= {TIER_RULES[Tier.ENTERPRISE].min_total_spent}",
     "highValueSegment": f"averageOrderValue >= {HIGH_VALUE_MIN_AVERAGE}",
     "frequentBuyerSegment": f"orderCount in last 6 months >= {FREQUENT_BUYER_MIN_ORDERS}",
 }
+
+
+TIER_QUALIFICATIONS = {"premiumTier": Tier.PREMIUM, "vipTier": Tier.VIP, "enterpriseTier": Tier.ENTERPRISE}
 
 
 def _qualified(name: str, metrics: Metrics, now: datetime) -> bool:
@@ -238,6 +255,8 @@ def qualifications(metrics: Metrics, previous: dict[str, Any], now: datetime) ->
             "requirement": requirement,
             "achievedAt": (achieved or iso(now)) if qualified else None,
         }
+        if name in TIER_QUALIFICATIONS:
+            result[name]["allRequirements"] = TIER_RULES[TIER_QUALIFICATIONS[name]].requirement()
     return result
 
 
@@ -293,8 +312,8 @@ class SegmentState:
     def effective_segment(self) -> Segment:
         return self.override.segment if self.override and self.override.segment else self.segment
 
-    def recomputed(self, metrics: Metrics, now: datetime) -> SegmentState:
-        tier, segment = tier_for(metrics), segment_for(metrics, now)
+    def recomputed(self, metrics: Metrics, now: datetime, tier_floor: Tier = Tier.REGULAR) -> SegmentState:
+        tier, segment = tier_for(metrics, tier_floor), segment_for(metrics, now)
         return replace(
             self, metrics=metrics, tier=tier, segment=segment,
             qualifications=qualifications(metrics, self.qualifications, now),

@@ -266,15 +266,21 @@ async def _insert_customer(conn: asyncpg.Connection, customer: Customer, passwor
 
 async def _update_customer(conn: asyncpg.Connection, customer: Customer, *, expected_version: int) -> None:
     """Writes the customer if the stored version is the one this change was made from."""
-    status = await conn.execute(
-        """
-        UPDATE customers SET first_name = $2, last_name = $3, date_of_birth = $4, gender = $5, phone = $6,
-            avatar_url = $7, preferences = $8, status = $9, last_login_at = $10, updated_at = $11, version = $12
-        WHERE id = $1 AND version = $13
-        """,
-        key_of(customer.id), *_profile_columns(customer), json.dumps(customer.preferences), customer.status.value,
-        customer.last_login_at, customer.updated_at, customer.version, expected_version,
-    )
+    try:
+        status = await conn.execute(
+            """
+            UPDATE customers SET first_name = $2, last_name = $3, date_of_birth = $4, gender = $5, phone = $6,
+                avatar_url = $7, preferences = $8, status = $9, last_login_at = $10, updated_at = $11,
+                version = $12, email = $14, email_verified = $15, phone_verified = $16
+            WHERE id = $1 AND version = $13
+            """,
+            key_of(customer.id), *_profile_columns(customer), json.dumps(customer.preferences),
+            customer.status.value, customer.last_login_at, customer.updated_at, customer.version, expected_version,
+            customer.email, customer.email_verified, customer.phone_verified,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise DomainError(ErrorCode.EMAIL_ALREADY_EXISTS,
+                          "an account with this email address already exists") from exc
     if status != "UPDATE 1":
         raise DomainError(ErrorCode.PRECONDITION_FAILED, "the customer was changed by another request; read it again")
 

@@ -42,8 +42,8 @@ def test_reminders_move_a_customer_to_at_risk_and_churned_across_restarts(
     customer = service.create_customer()
     assert customer["segment"]["segment"] == "new_customer"
 
-    # Day 30 (5 s): no longer new; no orders yet, so the fallback regular_customer applies.
-    wait_for(lambda: segment_of(service, customer["id"]) == "regular_customer", timeout=15,
+    # Day 30 (5 s): no longer new, and with no orders not regular_customer either: unsegmented.
+    wait_for(lambda: segment_of(service, customer["id"]) == "unsegmented", timeout=15,
              what="the new_customer boundary")
     # Day 90 (15 s): at_risk.
     wait_for(lambda: segment_of(service, customer["id"]) == "at_risk", timeout=20, what="the at_risk boundary")
@@ -56,7 +56,7 @@ def test_reminders_move_a_customer_to_at_risk_and_churned_across_restarts(
     wait_for(lambda: segment_of(service, customer["id"]) == "churned", timeout=30, what="the churned boundary")
     changes = wait_for(lambda: len(found := transitions(service, customer["id"])) >= 3 and found,
                        what="three segment change events")
-    assert changes == [("new_customer", "regular_customer"), ("regular_customer", "at_risk"),
+    assert changes == [("new_customer", "unsegmented"), ("unsegmented", "at_risk"),
                        ("at_risk", "churned")]
     view: dict[str, Any] = service.api("GET", f"/v1/customers/{customer['id']}/segment").json()["data"]["segment"]
     assert view["nextReviewAt"] is None  # nothing left to decay to

@@ -51,13 +51,17 @@ def test_highest_tier_whose_every_minimum_is_met(spent: str, orders: int, points
 def test_new_customer_under_30_days_and_under_2_orders() -> None:
     assert segment_for(metrics(registered=NOW - timedelta(days=29, hours=23)), NOW) is Segment.NEW_CUSTOMER
     assert segment_for(metrics("50", 1, registered=NOW - timedelta(days=10)), NOW) is Segment.NEW_CUSTOMER
-    assert segment_for(metrics("100", 2, registered=NOW - timedelta(days=10)), NOW) is Segment.REGULAR_CUSTOMER
-    assert segment_for(metrics(registered=NOW - timedelta(days=30)), NOW) is Segment.REGULAR_CUSTOMER
+    # Past new_customer but short of regular_customer's 30 days or 2 orders: no rule of the spec applies.
+    assert segment_for(metrics("100", 2, registered=NOW - timedelta(days=10)), NOW) is Segment.UNSEGMENTED
+    assert segment_for(metrics(registered=NOW - timedelta(days=30)), NOW) is Segment.UNSEGMENTED
+    assert segment_for(metrics("50", 1, registered=NOW - timedelta(days=45)), NOW) is Segment.UNSEGMENTED
 
 
 def test_regular_customer_30_days_2_orders_under_1000() -> None:
     assert segment_for(metrics("300", 2), NOW) is Segment.REGULAR_CUSTOMER
     assert segment_for(metrics("999.99", 9), NOW) is Segment.REGULAR_CUSTOMER
+    assert segment_for(metrics("300", 2, registered=NOW - timedelta(days=30)), NOW) is Segment.REGULAR_CUSTOMER
+    assert segment_for(metrics("1000", 9), NOW) is Segment.UNSEGMENTED  # 1000 is not "under 1000"
 
 
 def test_high_value_at_average_200() -> None:
@@ -67,7 +71,8 @@ def test_high_value_at_average_200() -> None:
 
 def test_frequent_buyer_needs_10_orders_in_6_months() -> None:
     assert segment_for(metrics("1000", 10, recent=10), NOW) is Segment.FREQUENT_BUYER
-    assert segment_for(metrics("1000", 10, recent=9), NOW) is Segment.REGULAR_CUSTOMER
+    assert segment_for(metrics("999", 10, recent=9), NOW) is Segment.REGULAR_CUSTOMER
+    assert segment_for(metrics("1000", 10, recent=9), NOW) is Segment.UNSEGMENTED
 
 
 def test_inactivity_at_90_and_180_days_wins_over_value() -> None:
@@ -122,8 +127,23 @@ def test_qualification_keeps_its_first_achieved_time() -> None:
     later = first.recomputed(metrics("1200", 6), NOW + timedelta(days=3))
     assert later.qualifications["premiumTier"]["achievedAt"] == "2024-10-30T10:00:00Z"
     lost = later.recomputed(metrics("1200", 6, last_order=NOW), NOW).recomputed(metrics("0", 0), NOW)
-    assert lost.qualifications["premiumTier"] == {"qualified": False, "achievedAt": None,
-                                                  "requirement": lost.qualifications["premiumTier"]["requirement"]}
+    assert lost.qualifications["premiumTier"] == {
+        "qualified": False, "achievedAt": None, "requirement": "totalSpent >= 1000",
+        "allRequirements": "totalSpent >= 1000 and orderCount >= 5 and averageOrderValue >= 100"}
+
+
+def test_requirements_read_as_the_spec_words_them() -> None:
+    state = SegmentState.initial(LONG_AGO).recomputed(metrics("5420.50", 23), NOW)
+    assert state.qualifications["premiumTier"]["requirement"] == "totalSpent >= 1000"
+    assert state.qualifications["highValueSegment"]["requirement"] == "averageOrderValue >= 200"
+
+
+def test_default_tier_is_a_floor_so_no_order_means_no_downgrade() -> None:
+    initial = SegmentState.initial(NOW, Tier.PREMIUM)
+    reviewed = initial.recomputed(initial.metrics, NOW + timedelta(days=31), Tier.PREMIUM)
+    assert reviewed.tier is Tier.PREMIUM
+    assert tier_for(metrics("10000", 20, 5000), Tier.PREMIUM) is Tier.VIP  # earned tiers above it still count
+    assert tier_for(metrics("0", 0), Tier.VIP) is Tier.VIP
 
 
 def test_state_round_trips() -> None:

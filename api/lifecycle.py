@@ -1,0 +1,61 @@
+"""The customer lifecycle beyond deactivation: reactivation, suspension and its lifting, and the
+verification flags (see domain/customer.py for which transition applies from which status)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from actors import messages as m
+from api.access import AdminCustomer, CredentialsCustomer, WriteOwnCustomer
+from api.dependencies import Actors, Origin, Throttle
+from api.schemas import ERRORS, CustomerData, Envelope, ReactivateIn, SuspensionIn, VerificationIn, envelope
+from domain.errors import invalid
+
+router = APIRouter(prefix="/v1/customers", tags=["lifecycle"])
+
+
+def _customer(view: m.CustomerView, response: Response) -> dict[str, Any]:
+    response.headers["ETag"] = view.etag
+    return envelope({"customer": view.customer})
+
+
+@router.post("/{customer_id}/reactivation", response_model=Envelope[CustomerData], responses=ERRORS,
+             summary="Reactivate an inactive account: the owner with its password, or an admin")
+async def reactivate(access: WriteOwnCustomer, body: ReactivateIn, actors: Actors, throttle: Throttle,
+                     origin: Origin, response: Response) -> dict[str, Any]:
+    by_admin = access.principal.is_admin and access.principal.subject != access.customer_id
+    if not by_admin:
+        if body.password is None:
+            raise invalid("password", "the owner reactivates with a fresh password check")
+        await throttle.attempt(account=access.customer_id, client=origin.ip_address)
+    view = await actors.reactivate(access.customer_id, m.Reactivate(
+        password=None if by_admin else body.password, origin=origin))
+    if not by_admin:
+        await throttle.succeeded(account=access.customer_id)
+    return _customer(view, response)
+
+
+@router.post("/{customer_id}/suspension", response_model=Envelope[CustomerData], responses=ERRORS,
+             summary="Suspend a customer, with a reason (admin): no login, no change; services still read")
+async def suspend(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin,
+                  response: Response) -> dict[str, Any]:
+    return _customer(await actors.suspend(access.customer_id, m.Suspend(
+        reason=body.reason, set_by=access.principal.subject, origin=origin)), response)
+
+
+@router.delete("/{customer_id}/suspension", response_model=Envelope[CustomerData], responses=ERRORS,
+               summary="Lift a suspension, with a reason (admin)")
+async def lift_suspension(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin,
+                          response: Response) -> dict[str, Any]:
+    return _customer(await actors.lift_suspension(access.customer_id, m.LiftSuspension(
+        reason=body.reason, set_by=access.principal.subject, origin=origin)), response)
+
+
+@router.post("/{customer_id}/verification", response_model=Envelope[CustomerData], responses=ERRORS,
+             summary="Mark the email address or phone number verified (scope customers:credentials)")
+async def verify(access: CredentialsCustomer, body: VerificationIn, actors: Actors, origin: Origin,
+                 response: Response) -> dict[str, Any]:
+    return _customer(await actors.verify(access.customer_id, m.Verify(channel=body.channel, origin=origin)),
+                     response)
