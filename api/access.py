@@ -2,7 +2,8 @@
 
 Every route under /v1 takes exactly one of the access dependencies below; `unguarded_routes` finds
 any that does not, and the app refuses to start with one (see `service.main`). Each dependency
-verifies the bearer token, charges the caller's rate limit, checks the scope, and, for a customer's
+verifies the bearer token, charges the caller's rate limit (per customer it acts for, see
+api/ratelimit.py), checks the scope, and, for a customer's
 record, that the caller may reach that customer and that the id can name one (else 404).
 """
 
@@ -17,7 +18,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from api.auth import ADMIN, CREDENTIALS, READ, WRITE, Principal, authorize_customer, forbidden, require_scope
-from api.dependencies import Services
+from api.dependencies import ApiServices, Services
 from domain.errors import not_found
 from domain.ids import customer_uuid
 
@@ -27,12 +28,14 @@ CustomerIdPath = Annotated[str, Path(description="Customer id, cust_ followed by
 async def authenticated(
     services: Services, authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    principal = services.verifier.verify(authorization)
-    await services.rate_limiter.check(principal.subject)
-    return principal
+    return services.verifier.verify(authorization)
 
 
 Authenticated = Annotated[Principal, Depends(authenticated)]
+
+
+async def _charge(services: ApiServices, principal: Principal, customer_id: str | None = None) -> None:
+    await services.rate_limiter.check(principal.subject, is_customer=principal.is_customer, customer_id=customer_id)
 
 
 @dataclass(frozen=True)
@@ -52,13 +55,14 @@ def _guard(dependency: F) -> F:
     return dependency
 
 
-def _customer_access(scope: str, *, services: bool = True, admin_only: bool = False) -> Callable[
+def _customer_access(scope: str, *, service_tokens: bool = True, admin_only: bool = False) -> Callable[
         ..., Awaitable[CustomerAccess]]:
     @_guard
-    async def access(principal: Authenticated, customer_id: CustomerIdPath) -> CustomerAccess:
+    async def access(principal: Authenticated, customer_id: CustomerIdPath, services: Services) -> CustomerAccess:
+        await _charge(services, principal, customer_id)
         if admin_only and not principal.is_admin:
             raise forbidden(f"the token lacks the {ADMIN} scope")
-        authorize_customer(principal, customer_id, scope, services=services)
+        authorize_customer(principal, customer_id, scope, services=service_tokens)
         if customer_uuid(customer_id) is None:
             raise not_found(customer_id)
         return CustomerAccess(principal, customer_id)
@@ -68,7 +72,8 @@ def _customer_access(scope: str, *, services: bool = True, admin_only: bool = Fa
 
 def _scope(scope: str) -> Callable[..., Awaitable[Principal]]:
     @_guard
-    async def scoped(principal: Authenticated) -> Principal:
+    async def scoped(principal: Authenticated, services: Services) -> Principal:
+        await _charge(services, principal)
         require_scope(principal, scope)
         return principal
 
@@ -76,7 +81,8 @@ def _scope(scope: str) -> Callable[..., Awaitable[Principal]]:
 
 
 @_guard
-async def _account_creator(principal: Authenticated) -> Principal:
+async def _account_creator(principal: Authenticated, services: Services) -> Principal:
+    await _charge(services, principal)
     require_scope(principal, WRITE)
     if principal.is_customer and not principal.is_admin:
         raise forbidden("a customer token cannot create accounts")
@@ -92,8 +98,8 @@ async def _public() -> None:
 ReadCustomer = Annotated[CustomerAccess, Depends(_customer_access(READ))]
 WriteCustomer = Annotated[CustomerAccess, Depends(_customer_access(WRITE))]
 # The customer's own token or an admin: deactivation, GDPR export and erasure, password change.
-ReadOwnCustomer = Annotated[CustomerAccess, Depends(_customer_access(READ, services=False))]
-WriteOwnCustomer = Annotated[CustomerAccess, Depends(_customer_access(WRITE, services=False))]
+ReadOwnCustomer = Annotated[CustomerAccess, Depends(_customer_access(READ, service_tokens=False))]
+WriteOwnCustomer = Annotated[CustomerAccess, Depends(_customer_access(WRITE, service_tokens=False))]
 AdminCustomer = Annotated[CustomerAccess, Depends(_customer_access(ADMIN, admin_only=True))]
 # The auth and notification side (customers:credentials) acting on one customer: verification flags.
 CredentialsCustomer = Annotated[CustomerAccess, Depends(_customer_access(CREDENTIALS))]

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from api.access import ReadCustomer
 from api.dependencies import Actors, Cache, Policy, Upstream
 from api.schemas import ERRORS, envelope
+from api.upstream import UpstreamAnswer
 from api.views import segment_view
 
 router = APIRouter(prefix="/v1/customers", tags=["analytics"])
@@ -20,16 +21,22 @@ async def analytics(access: ReadCustomer, actors: Actors) -> dict[str, Any]:
     return envelope({"analytics": (await actors.analytics(access.customer_id)).analytics})
 
 
+def _from_upstream(app_id: str, answer: UpstreamAnswer, key: str) -> dict[str, Any]:
+    if answer.cached_at is None:
+        return envelope({"source": app_id, key: answer.body})
+    return envelope({"source": f"{app_id} (cached)", "cachedAt": answer.cached_at, key: answer.body})
+
+
 @router.get("/{customer_id}/orders/summary", responses=ERRORS,
-            summary="Order history summary: from the Order Service, else from this service's own metrics")
+            summary="Order history summary: the Order Service, else its last answer, else our own metrics")
 async def orders_summary(access: ReadCustomer, actors: Actors, cache: Cache, upstream: Upstream,
                          policy: Policy) -> dict[str, Any]:
-    customer_id = access.customer_id
-    metrics = (await segment_view(cache, actors, customer_id))["metrics"]  # also: 404 for an unknown customer
+    customer_id, now = access.customer_id, policy.clock.now()
+    metrics = (await segment_view(cache, actors, customer_id, now))["metrics"]  # also: 404 for an unknown customer
     app_id = policy.order_service_app_id
-    answer = await upstream.get(app_id, f"/orders/customer/{customer_id}/summary")
+    answer = await upstream.get(app_id, f"/orders/customer/{customer_id}/summary", customer_id=customer_id, now=now)
     if answer is not None:
-        return envelope({"source": app_id, "summary": answer})
+        return _from_upstream(app_id, answer, "summary")
     return envelope({"source": "customer-service", "summary": {
         "customerId": customer_id, "orderCount": metrics["orderCount"], "totalSpent": metrics["totalSpent"],
         "averageOrderValue": metrics["averageOrderValue"], "lastOrderDate": metrics["lastOrderDate"],
@@ -37,14 +44,14 @@ async def orders_summary(access: ReadCustomer, actors: Actors, cache: Cache, ups
 
 
 @router.get("/{customer_id}/loyalty", responses=ERRORS,
-            summary="Loyalty points: from the Loyalty Service, else from this service's own tally")
+            summary="Loyalty points: the Loyalty Service, else its last answer, else our own tally")
 async def loyalty(access: ReadCustomer, actors: Actors, cache: Cache, upstream: Upstream,
                   policy: Policy) -> dict[str, Any]:
-    customer_id = access.customer_id
-    segment = await segment_view(cache, actors, customer_id)
+    customer_id, now = access.customer_id, policy.clock.now()
+    segment = await segment_view(cache, actors, customer_id, now)
     app_id = policy.loyalty_service_app_id
-    answer = await upstream.get(app_id, f"/loyalty/customer/{customer_id}/points")
+    answer = await upstream.get(app_id, f"/loyalty/customer/{customer_id}/points", customer_id=customer_id, now=now)
     if answer is not None:
-        return envelope({"source": app_id, "loyalty": answer})
+        return _from_upstream(app_id, answer, "loyalty")
     return envelope({"source": "customer-service",
                      "loyalty": {"customerId": customer_id, "points": segment["loyaltyPoints"]}})

@@ -18,6 +18,7 @@ from actors.messages import RequestOrigin
 from api.auth import TokenVerifier
 from api.ratelimit import LoginThrottle, RateLimiter
 from api.upstream import UpstreamClient
+from domain.clock import Clock
 from domain.errors import invalid
 from persistence.cache import ViewCache
 from persistence.read_models import ReadModels
@@ -30,6 +31,7 @@ class ApiPolicy:
     password_min_length: int
     order_service_app_id: str
     loyalty_service_app_id: str
+    clock: Clock
 
 
 @dataclass(frozen=True)

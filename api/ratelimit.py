@@ -1,5 +1,5 @@
-"""Request budgets kept in Redis, so every replica shares them: 1,000 requests a minute per user, and
-password attempts per account and per client address."""
+"""Request budgets kept in Redis, so every replica shares them: 1,000 requests a minute per user (sliding
+window), and password attempts per account and per client address."""
 
 from __future__ import annotations
 
@@ -16,27 +16,46 @@ log = logging.getLogger(__name__)
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, *, per_minute: int) -> None:
+    """Requests per user per minute, as a sliding window (this minute's count plus the part of the last
+    minute's count that still overlaps the window), shared by every replica.
+
+    "Per user": a customer's token is limited as that customer. A service token acting for a customer
+    (the customer's id in the path) is limited per customer it acts for, with the same budget, and on
+    top of that per service subject with a budget of its own; a service's requests for no particular
+    customer count against that service budget only.
+    """
+
+    def __init__(self, redis: Redis, *, per_minute: int, service_per_minute: int) -> None:
         self._redis = redis
         self._limit = per_minute
+        self._service_limit = service_per_minute
 
-    async def check(self, subject: str) -> None:
+    async def check(self, subject: str, *, is_customer: bool, customer_id: str | None) -> None:
+        budgets: list[tuple[str, int]] = []
+        if is_customer:
+            budgets.append((f"user:{subject}", self._limit))
+        else:
+            if customer_id is not None:
+                budgets.append((f"for:{customer_id}:by:{subject}", self._limit))
+            budgets.append((f"service:{subject}", self._service_limit))
         now = time.time()
-        window = int(now // 60)
-        key = f"customers:ratelimit:{subject}:{window}"
+        window, elapsed = int(now // 60), now % 60
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, 61)
-                count, _ = await pipe.execute()
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key, _ in budgets:
+                    pipe.incr(f"customers:ratelimit:{key}:{window}")
+                    pipe.expire(f"customers:ratelimit:{key}:{window}", 120)
+                    pipe.get(f"customers:ratelimit:{key}:{window - 1}")
+                results = await pipe.execute()
         except RedisError as exc:
             # Failing open: an unavailable limiter must not take the customer API down with it.
             log.warning("rate limiter unavailable, request allowed: %s", exc)
             return
-        if count > self._limit:
-            retry_after = max(1, int(60 - now % 60))
-            raise DomainError(ErrorCode.RATE_LIMITED, f"more than {self._limit} requests a minute",
-                              headers={"Retry-After": str(retry_after)})
+        for index, (_, limit) in enumerate(budgets):
+            current, previous = int(results[index * 3]), int(results[index * 3 + 2] or 0)
+            if previous * (60 - elapsed) / 60 + current > limit:
+                raise DomainError(ErrorCode.RATE_LIMITED, f"more than {limit} requests a minute",
+                                  headers={"Retry-After": str(max(1, int(60 - elapsed)))})
 
 
 class LoginThrottle:

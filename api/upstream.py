@@ -1,27 +1,61 @@
 """Upstream services (Order, Loyalty), called by Dapr service invocation within a time budget.
 
-Each call either answers within the budget or the caller falls back to what this service tracks
-itself from events, and the response says which source answered.
+The spec's fallback is "use cached order data": each good answer is kept in Redis per customer
+(UPSTREAM_CACHE_TTL), and when the upstream is down, slow or wrong the last good answer is used; only
+without one does the caller fall back to what this service tracks itself. The response says which.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from domain.clock import iso
+from persistence.cache import upstream_key
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class UpstreamAnswer:
+    body: dict[str, Any]
+    cached_at: str | None  # None: answered just now
+
+
 class UpstreamClient:
-    def __init__(self, http: aiohttp.ClientSession, dapr_url: str, *, timeout_ms: int) -> None:
+    def __init__(self, http: aiohttp.ClientSession, dapr_url: str, redis: Redis, *, timeout_ms: int,
+                 cache_ttl: int) -> None:
         self._http = http
         self._dapr_url = dapr_url
+        self._redis = redis
         self._timeout = aiohttp.ClientTimeout(total=timeout_ms / 1000)
+        self._cache_ttl = cache_ttl
 
-    async def get(self, app_id: str, path: str) -> dict[str, Any] | None:
-        """The upstream's JSON answer, or None when it is down, slow or wrong."""
+    async def get(self, app_id: str, path: str, *, customer_id: str, now: datetime) -> UpstreamAnswer | None:
+        """The upstream's answer, else its last good answer for this customer, else None."""
+        key = upstream_key(customer_id, app_id)
+        body = await self._ask(app_id, path)
+        try:
+            if body is not None:
+                await self._redis.set(key, json.dumps({"body": body, "cachedAt": iso(now)}), ex=self._cache_ttl)
+                return UpstreamAnswer(body, None)
+            raw = await self._redis.get(key)
+        except RedisError as exc:
+            log.warning("upstream cache unavailable: %s", exc)
+            return None if body is None else UpstreamAnswer(body, None)
+        if raw is None:
+            return None
+        cached = json.loads(raw)
+        return UpstreamAnswer(cached["body"], cached["cachedAt"])
+
+    async def _ask(self, app_id: str, path: str) -> dict[str, Any] | None:
         url = f"{self._dapr_url}/v1.0/invoke/{app_id}/method/{path.lstrip('/')}"
         try:
             async with self._http.get(url, timeout=self._timeout) as response:

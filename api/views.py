@@ -3,10 +3,13 @@ refreshes the cache as it answers)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from actors.client import CustomerActorClient
 from actors.messages import CustomerView
+from domain.clock import parse_iso
+from domain.segmentation import days_since
 from persistence.cache import ViewCache
 
 
@@ -15,9 +18,14 @@ async def customer_view(cache: ViewCache, actors: CustomerActorClient, customer_
     return CustomerView.model_validate(cached) if cached is not None else await actors.get(customer_id)
 
 
-async def segment_view(cache: ViewCache, actors: CustomerActorClient, customer_id: str) -> dict[str, Any]:
+async def segment_view(cache: ViewCache, actors: CustomerActorClient, customer_id: str,
+                       now: datetime) -> dict[str, Any]:
+    """The segment view; daysSinceLastOrder is counted now, whenever the view was cached."""
     cached = await cache.get_segment(customer_id)
-    return dict(cached) if cached is not None else (await actors.get_segment(customer_id)).segment
+    view = dict(cached) if cached is not None else (await actors.get_segment(customer_id)).segment
+    metrics = view["metrics"]
+    metrics["daysSinceLastOrder"] = days_since(parse_iso(metrics["lastOrderDate"]), now)
+    return view
 
 
 async def address_book(cache: ViewCache, actors: CustomerActorClient, customer_id: str) -> list[dict[str, Any]]:

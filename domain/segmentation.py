@@ -88,6 +88,11 @@ AT_RISK_DAYS = 90
 CHURNED_DAYS = 180
 
 
+def days_since(moment: datetime | None, now: datetime) -> int | None:
+    """Whole days from `moment` to `now`, computed when asked (never a stored snapshot)."""
+    return None if moment is None else max((now - moment).days, 0)
+
+
 @dataclass(frozen=True)
 class Metrics:
     """What the segment rules look at. Money is Decimal, rounded to cents."""
@@ -110,7 +115,7 @@ class Metrics:
         return self.last_order_date or self.registration_date
 
     def days_since_last_order(self, now: datetime) -> int | None:
-        return None if self.last_order_date is None else max((now - self.last_order_date).days, 0)
+        return days_since(self.last_order_date, now)
 
     def orders_in_window(self, now: datetime) -> int:
         return sum(1 for t in self.recent_orders if now - FREQUENT_BUYER_WINDOW < t <= now)

@@ -28,6 +28,11 @@ def addresses_key(customer_id: str) -> str:
     return f"customers:addresses:{customer_id}"
 
 
+def upstream_key(customer_id: str, app_id: str) -> str:
+    """The last good answer of an upstream service about one customer."""
+    return f"customers:upstream:{customer_id}:{app_id}"
+
+
 def session_key(session_id: str) -> str:
     return f"customers:session:{session_id}"
 
@@ -76,7 +81,8 @@ class ViewCache:
 
     async def purge(self, customer_id: str) -> None:
         try:
+            upstream = [key async for key in self._redis.scan_iter(match=upstream_key(customer_id, "*"))]
             await self._redis.delete(profile_key(customer_id), segment_key(customer_id),
-                                     addresses_key(customer_id))
+                                     addresses_key(customer_id), *upstream)
         except RedisError as exc:
             log.warning("cache purge failed for %s: %s", customer_id, exc)

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     order_service_app_id: str = "order-service"
     loyalty_service_app_id: str = "loyalty-service"
     dependency_timeout_ms: int = 200
+    upstream_cache_ttl: int = 86400  # how long an upstream's last good answer may stand in for it (s)
 
     # Customer configuration
     default_tier: Tier = Tier.REGULAR
@@ -61,7 +62,8 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = None
     jwt_issuer: str = "https://auth.local"
     jwt_audience: str = "customer-service"
-    rate_limit_per_minute: int = 1000
+    rate_limit_per_minute: int = 1000  # per user: a customer, or a customer a service acts for
+    service_rate_limit_per_minute: int = 60000  # per service subject, across the customers it acts for
     login_max_failures: int = 5  # password checks per account per window (MAX_LOGIN_ATTEMPTS)
     login_max_attempts_per_client: int = 20  # per client address per window, across accounts
     login_failure_window: int = 900

@@ -86,15 +86,29 @@ def test_service_tokens_read_any_customer_and_admins_do_everything(service: Serv
 
 
 def test_more_than_1000_requests_a_minute_is_429_with_retry_after(service: Service) -> None:
-    subject = f"svc:busy-{uuid.uuid4().hex[:6]}"
+    customer_id = new_customer_id()
     window = int(time.time() // 60)
     store = redis.Redis.from_url(service.stack.redis_url)
-    store.set(f"customers:ratelimit:{subject}:{window}", 1000, ex=61)
-    store.set(f"customers:ratelimit:{subject}:{window + 1}", 1000, ex=121)  # the minute may turn mid-test
-    response = get(service, new_customer_id(), bearer(subject, "customers:read"))
+    for minute in (window, window + 1):  # the minute may turn mid-test
+        store.set(f"customers:ratelimit:user:{customer_id}:{minute}", 1000, ex=121)
+    response = get(service, customer_id, bearer(customer_id, "customers:read"))
     assert response.status_code == 429
     assert code(response) == "RATE_LIMITED"
     assert 1 <= int(response.headers["Retry-After"]) <= 60
+
+
+def test_a_service_is_limited_per_customer_it_acts_for_with_a_sliding_window(service: Service) -> None:
+    busy, other = service.create_customer(), service.create_customer()
+    subject = f"svc:busy-{uuid.uuid4().hex[:6]}"
+    window = int(time.time() // 60)
+    store = redis.Redis.from_url(service.stack.redis_url)
+    # The last minute's requests still weigh on this one: a fixed window would have reset at the minute.
+    for minute in (window - 1, window):
+        store.set(f"customers:ratelimit:for:{busy['id']}:by:{subject}:{minute}", 10**6 if minute < window else 0,
+                  ex=121)
+    token = bearer(subject, "customers:read")
+    assert get(service, busy["id"], token).status_code == 429
+    assert get(service, other["id"], token).status_code == 200  # another customer's budget is untouched
 
 
 CREDENTIALS = bearer("svc:auth-service", "customers:credentials")

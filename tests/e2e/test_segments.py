@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devstack.servers import LocalPostgres
@@ -78,8 +80,9 @@ def test_analytics_summarise_activities_and_order_cadence(service: Service) -> N
     assert analytics["lastActivityAt"]
 
 
-def test_orders_summary_from_the_order_service_and_its_fallback(service: Service, order_service: Any) -> None:
-    customer = service.create_customer()
+def test_orders_summary_from_the_order_service_then_its_cached_answer_then_our_metrics(
+        service: Service, order_service: Any) -> None:
+    customer, never_asked = service.create_customer(), service.create_customer()
     path = f"/v1/customers/{customer['id']}/orders/summary"
     answered = service.api("GET", path).json()["data"]
     assert answered["source"] == "order-service"
@@ -89,16 +92,40 @@ def test_orders_summary_from_the_order_service_and_its_fallback(service: Service
     service.http.put(control, json={"delay_ms": 1000}).raise_for_status()
     try:
         slow = service.api("GET", path).json()["data"]
-        assert slow["source"] == "customer-service"
-        assert slow["summary"]["orderCount"] == 0
+        assert slow["source"] == "order-service (cached)"  # the spec's "use cached order data"
+        assert slow["summary"]["orderCount"] == 42
+        assert slow["cachedAt"]
     finally:
         service.http.put(control, json={"delay_ms": 0}).raise_for_status()
 
     service.stack.stop_dapr_app("order-service")
-    down = service.api("GET", path).json()["data"]
-    assert down["source"] == "customer-service"
-    service.stack.start_dapr_app(order_service)
-    assert service.api("GET", path).json()["data"]["source"] == "order-service"
+    try:
+        assert service.api("GET", path).json()["data"]["source"] == "order-service (cached)"
+        down = service.api("GET", f"/v1/customers/{never_asked['id']}/orders/summary").json()["data"]
+        assert down["source"] == "customer-service"  # no answer was ever cached for this one
+        assert down["summary"]["orderCount"] == 0
+    finally:
+        service.stack.start_dapr_app(order_service)
+    wait_for(lambda: service.api("GET", path).json()["data"]["source"] == "order-service",
+             what="the restarted Order Service to answer again")
+
+
+def test_days_since_last_order_is_counted_when_read(service: Service) -> None:
+    import redis as redis_client
+
+    customer = service.create_customer()
+    path = f"/v1/customers/{customer['id']}/segment"
+    service.publish("orders.order.completed", order_event(customer["id"], completed_at=datetime.now(UTC)))
+    wait_for(lambda: service.api("GET", path).json()["data"]["segment"]["metrics"]["orderCount"] == 1,
+             what="the order")
+    # Age the cached view by ten days, as if it had been cached then and never refreshed.
+    store = redis_client.Redis.from_url(service.stack.redis_url)
+    key = f"customers:segment:{customer['id']}"
+    view = json.loads(store.get(key) or b"{}")
+    view["metrics"]["lastOrderDate"] = (datetime.now(UTC) - timedelta(days=10)).isoformat()
+    view["metrics"]["daysSinceLastOrder"] = 0
+    store.set(key, json.dumps(view), ex=600)
+    assert service.api("GET", path).json()["data"]["segment"]["metrics"]["daysSinceLastOrder"] == 10
 
 
 def test_loyalty_falls_back_to_the_tracked_points(service: Service) -> None:
