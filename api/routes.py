@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api import addresses, analytics, credentials, customers, health, lifecycle, segments
+from api import addresses, analytics, credentials, customers, health, lifecycle, search, segments
 
 # segments before customers: /v1/customers/segments is not a customer id.
-ROUTERS: tuple[APIRouter, ...] = (health.router, credentials.router, segments.router, customers.router,
-                                  lifecycle.router, addresses.router, analytics.router)
+ROUTERS: tuple[APIRouter, ...] = (health.router, credentials.router, segments.router, search.router,
+                                  customers.router, lifecycle.router, addresses.router, analytics.router)

@@ -1,4 +1,5 @@
-"""Read models over many rows, for the API: the GDPR export, behaviour analytics, segment counts.
+"""Read models over many rows, for the API: the GDPR export, behaviour analytics, segment counts, and
+finding customers.
 
 Every query names its columns: the export says exactly what it exports, so a column added later
 (a secret, say) does not leak into it by default.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -77,6 +79,9 @@ class ReadModels:
             segments[row["segment"]] = segments.get(row["segment"], 0) + row["customers"]
         return {"total": sum(tiers.values()), "tiers": tiers, "segments": segments}
 
+    async def search(self, criteria: CustomerSearch) -> SearchPage:
+        return await search_customers(self._store, criteria)
+
     async def analytics(self, customer_id: str, now: datetime) -> dict[str, Any]:
         """Activity counts by type over 30/90/365 days, last activity, and order cadence."""
         key = key_of(customer_id)
@@ -139,3 +144,95 @@ def _json_value(name: str, value: Any, id_of: Callable[[uuid.UUID], str] | None)
 def _json_row(row: asyncpg.Record, id_of: Callable[[uuid.UUID], str] | None = None) -> dict[str, Any]:
     """A row as JSON-ready data: ids as public ids, times as ISO 8601, JSONB decoded."""
     return {name: _json_value(name, value, id_of) for name, value in row.items()}
+
+
+@dataclass(frozen=True)
+class CustomerSearch:
+    """GET /v1/customers: every filter optional, newest registrations first, keyset pages."""
+
+    email: str | None = None
+    email_prefix: str | None = None
+    status: str | None = None  # erased customers are left out unless asked for by status
+    tier: str | None = None
+    segment: str | None = None
+    registered_from: datetime | None = None
+    registered_to: datetime | None = None
+    last_order_from: datetime | None = None
+    last_order_to: datetime | None = None
+    name: str | None = None  # a substring of "first last", any case
+    limit: int = 20
+    after: tuple[datetime, uuid.UUID] | None = None  # the last row of the previous page
+
+    def query(self) -> tuple[str, list[Any]]:
+        """The SQL and its arguments; every value is a parameter."""
+        conditions: list[str] = []
+        args: list[Any] = []
+
+        def where(condition: str, *values: Any) -> None:
+            placeholders = [f"${len(args) + i + 1}" for i in range(len(values))]
+            conditions.append(condition.format(*placeholders))
+            args.extend(values)
+
+        if self.email is not None:
+            where("lower(c.email) = lower({})", self.email)
+        if self.email_prefix is not None:
+            where("lower(c.email) LIKE {} ESCAPE '\\'", _like_prefix(self.email_prefix.lower()))
+        if self.status is not None:
+            where("c.status = {}", self.status)
+        else:
+            conditions.append("c.status <> 'deleted'")
+        if self.tier is not None:
+            where("s.tier = {}", self.tier)
+        if self.segment is not None:
+            where("s.segment = {}", self.segment)
+        if self.registered_from is not None:
+            where("c.registration_date >= {}", self.registered_from)
+        if self.registered_to is not None:
+            where("c.registration_date < {}", self.registered_to)
+        if self.last_order_from is not None:
+            where("s.last_order_date >= {}", self.last_order_from)
+        if self.last_order_to is not None:
+            where("s.last_order_date < {}", self.last_order_to)
+        if self.name is not None:
+            where(f"{NAME_EXPRESSION} LIKE {{}} ESCAPE '\\'", "%" + _escape_like(self.name.lower()) + "%")
+        if self.after is not None:
+            where("(c.registration_date, c.id) < ({}, {})", *self.after)
+        args.append(self.limit + 1)  # one more than asked: is there a next page?
+        sql = (f"SELECT {SEARCH_COLUMNS} FROM customers c JOIN customer_segments s ON s.customer_id = c.id "
+               f"WHERE {' AND '.join(conditions)} ORDER BY c.registration_date DESC, c.id DESC LIMIT ${len(args)}")
+        return sql, args
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    customers: list[dict[str, Any]]
+    next_after: tuple[datetime, uuid.UUID] | None
+
+
+# The name expression must be written as the trigram index's (migration 0005) for the index to apply.
+NAME_EXPRESSION = "lower(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, ''))"
+SEARCH_COLUMNS = ("c.id, c.email, c.first_name, c.last_name, c.status, c.registration_date, s.tier, s.segment, "
+                  "s.last_order_date")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _like_prefix(text: str) -> str:
+    return _escape_like(text) + "%"
+
+
+async def search_customers(store: Store, criteria: CustomerSearch) -> SearchPage:
+    sql, args = criteria.query()
+    async with store.connection() as conn:
+        rows = await conn.fetch(sql, *args)
+    page = rows[:criteria.limit]
+    customers = [{
+        "id": customer_id_of(r["id"]), "email": r["email"],
+        "profile": {"firstName": r["first_name"], "lastName": r["last_name"]},
+        "status": r["status"], "tier": r["tier"], "segment": r["segment"],
+        "registrationDate": iso(r["registration_date"]), "lastOrderDate": iso(r["last_order_date"]),
+    } for r in page]
+    more = len(rows) > criteria.limit
+    return SearchPage(customers, (page[-1]["registration_date"], page[-1]["id"]) if more else None)
