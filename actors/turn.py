@@ -81,6 +81,13 @@ class CustomerSessions(Protocol):
     async def revoke_all(self, customer_id: str) -> int: ...
 
 
+class EventCopies(Protocol):
+    """Copies of the customer's published events in the pub/sub transport
+    (persistence.pubsub_streams.PublishedEventCopies)."""
+
+    async def remove(self, customer_id: str) -> int: ...
+
+
 # Registers the review reminder `due` from now, or removes it (None).
 SetReminder = Callable[[timedelta | None], Awaitable[None]]
 
@@ -90,6 +97,7 @@ class TurnDependencies:
     records: CustomerRecords
     views: CustomerViews
     sessions: CustomerSessions
+    event_copies: EventCopies
     clock: Clock
 
 
@@ -235,7 +243,8 @@ class Turn:
         log.info("revoked %d session(s) of %s", revoked, self._id)
 
     async def purge(self) -> None:
-        """After erasure: no copy of the customer in actor state, scheduler, cache or sessions. Every
+        """After erasure: no copy of the customer in actor state, scheduler, cache, sessions or the pub/sub
+        streams. Every
         step runs even if an earlier one failed; if any failed, the call fails and a retried erasure
         purges again."""
         steps: dict[str, Callable[[], Awaitable[Any]]] = {
@@ -243,6 +252,7 @@ class Turn:
             "reminder": lambda: self._set_reminder(None),
             "view cache": lambda: self._deps.views.purge(self._id),
             "sessions": lambda: self._deps.sessions.revoke_all(self._id),
+            "pub/sub copies of its events": lambda: self._deps.event_copies.remove(self._id),
         }
         failed = []
         for name, step in steps.items():

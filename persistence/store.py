@@ -57,6 +57,13 @@ def unavailable(exc: BaseException) -> StoreUnavailable:
 
 
 @dataclass(frozen=True)
+class PublishedEvent:
+    topic: str
+    event_id: str
+    published_at: datetime
+
+
+@dataclass(frozen=True)
 class Credentials:
     customer_id: str
     password_hash: str
@@ -178,6 +185,14 @@ class Store:
         async with self.connection() as conn:
             value = await conn.fetchval("SELECT password_hash FROM customers WHERE id = $1", key_of(customer_id))
         return None if value is None else str(value)
+
+    async def published_events(self, customer_id: str) -> list[PublishedEvent]:
+        """The customer's events the relay has published (until the outbox retention deletes them)."""
+        async with self.connection() as conn:
+            rows = await conn.fetch("SELECT topic, event_id, published_at FROM outbox "
+                                    "WHERE customer_id = $1 AND published_at IS NOT NULL ORDER BY id",
+                                    key_of(customer_id))
+        return [PublishedEvent(r["topic"], r["event_id"], r["published_at"]) for r in rows]
 
     async def customers_due_for_review(self, *, now: datetime, limit: int, lock_id: int) -> list[str]:
         """Customers whose next segment boundary has passed; empty while another replica sweeps."""

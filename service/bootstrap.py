@@ -17,6 +17,7 @@ from api.ratelimit import LoginThrottle, RateLimiter
 from api.upstream import UpstreamClient
 from persistence.cache import ViewCache
 from persistence.outbox import Outbox
+from persistence.pubsub_streams import PublishedEventCopies
 from persistence.read_models import ReadModels
 from persistence.sessions import SessionStore
 from persistence.store import Store
@@ -75,7 +76,9 @@ async def bootstrap(settings: Settings) -> Container:
                          order_service_app_id=settings.order_service_app_id,
                          loyalty_service_app_id=settings.loyalty_service_app_id, clock=settings.clock),
     )
+    pubsub_redis = redis if settings.pubsub_redis_url is None else Redis.from_url(settings.pubsub_redis_url)
     actor = ActorDependencies(turn=TurnDependencies(records=store, views=cache, sessions=sessions,
+                                                    event_copies=PublishedEventCopies(store, pubsub_redis),
                                                     clock=settings.clock),
                               read_models=read_models, hashing=hashing,
                               password_min_length=settings.password_min_length, default_tier=settings.default_tier)

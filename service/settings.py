@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     redis_ttl_profile: int = 3600
     redis_ttl_segment: int = 1800
     redis_ttl_addresses: int = 7200
+    # The Redis behind Dapr's pub/sub component, where erasure removes the customer's published events;
+    # REDIS_URL's when unset (as in the local stack).
+    pubsub_redis_url: str | None = None
 
     # Service discovery. CONSUL_URL is accepted for parity with the spec; Dapr's name resolution
     # does discovery here, so it is not used.

@@ -1,9 +1,5 @@
-"""GDPR erasure, completely: afterwards no table and no Redis key of ours holds the person's data.
-
-The one exception is named here: Dapr's pub/sub streams (`customers.*` in Redis), the transport of
-the events already sent, which keep at most `maxLenApprox` entries (components/pubsub.yaml); the
-README's GDPR section says so.
-"""
+"""GDPR erasure, completely: afterwards no table and no Redis key holds the person's data, Dapr's
+pub/sub streams (the transport of the events already sent) included."""
 
 from __future__ import annotations
 
@@ -38,7 +34,9 @@ def values_of(client: redis.Redis, key: bytes) -> list[Any]:
         return list(client.smembers(key))
     if kind in ("list", "zset"):
         return list(client.lrange(key, 0, -1) if kind == "list" else client.zrange(key, 0, -1))
-    return []  # streams: the pub/sub transport, see the module docstring
+    if kind == "stream":
+        return list(client.xrange(key) or [])
+    return []
 
 
 def redis_keys_holding(client: redis.Redis, needle: str) -> list[str]:

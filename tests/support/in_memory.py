@@ -108,6 +108,15 @@ class InMemoryRecords:
 
 
 @dataclass
+class InMemoryEventCopies:
+    removed_for: list[str] = field(default_factory=list)
+
+    async def remove(self, customer_id: str) -> int:
+        self.removed_for.append(customer_id)
+        return 0
+
+
+@dataclass
 class InMemorySessions:
     revoked: list[str] = field(default_factory=list)
 

@@ -26,6 +26,7 @@ from persistence.store import StoreUnavailable
 from tests.support.in_memory import (
     InMemoryActorState,
     InMemoryCustomerActor,
+    InMemoryEventCopies,
     InMemoryRecords,
     InMemorySessions,
     InMemoryViews,
@@ -47,9 +48,11 @@ class World:
         self.records = InMemoryRecords()
         self.views = InMemoryViews()
         self.sessions = InMemorySessions()
+        self.event_copies = InMemoryEventCopies()
         self.clock = MovableClock()
         self.deps = ActorDependencies(
-            turn=TurnDependencies(records=self.records, views=self.views, sessions=self.sessions, clock=self.clock),
+            turn=TurnDependencies(records=self.records, views=self.views, sessions=self.sessions,
+                                  event_copies=self.event_copies, clock=self.clock),
             read_models=ReadModels(None),  # type: ignore[arg-type]  # export and analytics are e2e-tested
             hashing=PasswordHashing(concurrency=1, wait_seconds=5), password_min_length=8,
             default_tier=Tier.REGULAR)
