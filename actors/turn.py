@@ -64,6 +64,7 @@ class CustomerRecords(Protocol):
     async def load_customer(self, customer_id: str) -> CustomerAggregate | None: ...
     async def commit(self, change: Change, origin: Origin) -> bool: ...
     async def password_hash(self, customer_id: str) -> str | None: ...
+    async def set_next_review(self, customer_id: str, at: datetime | None) -> None: ...
 
 
 class CustomerViews(Protocol):
@@ -73,6 +74,7 @@ class CustomerViews(Protocol):
     async def put_segment(self, customer_id: str, value: Any) -> None: ...
     async def put_addresses(self, customer_id: str, value: Any) -> None: ...
     async def purge(self, customer_id: str) -> None: ...
+    async def forget(self, customer_id: str, *, profile: bool, segment: bool, addresses: bool) -> None: ...
 
 
 class CustomerSessions(Protocol):
@@ -151,7 +153,14 @@ class Turn:
             return _failure(ErrorCode.INTERNAL_ERROR, "internal error; it has been logged")
 
     async def apply(self, change: Change, origin: Origin) -> bool:
-        """Commits the change, then updates Dapr state, cache and reminder; False for a repeated event."""
+        """Commits the change, then updates Dapr state, cache and reminder; False for a repeated event.
+
+        The cached views the change makes stale are dropped before the commit, so a crash between the
+        commit and their refresh leaves no view older than the record: the next read asks the actor,
+        which rebuilds from PostgreSQL. Once committed, the change is reported as done: a failure to
+        schedule its review reminder is logged and left to the segment sweep."""
+        await self._deps.views.forget(self._id, profile=change.customer_changed, segment=change.segment_changed,
+                                      addresses=change.addresses_changed)
         if not await self._deps.records.commit(change, origin):
             return False
         after = change.after
@@ -167,19 +176,24 @@ class Turn:
         if change.segment_changed:
             await self._state.set_state(SEGMENT_STATE, after.segment.to_state())
             await self._deps.views.put_segment(self._id, after.segment.view(self._id, self.now()))
-            await self.schedule_review()
+            try:
+                await self.schedule_review()
+            except Exception:  # committed all the same; next_review_at in PostgreSQL lets the sweep catch it
+                log.exception("review reminder of %s not scheduled; the segment sweep will review it", self._id)
         if change.addresses_changed:
             await self._state.set_state(ADDRESSES_STATE, after.addresses.to_list())
             await self._deps.views.put_addresses(self._id, after.addresses.to_list())
         return True
 
     async def schedule_review(self) -> None:
-        """Keeps one reminder at the customer's next segment boundary; Dapr's scheduler persists it."""
+        """Keeps one reminder at the customer's next segment boundary (Dapr's scheduler persists it), and
+        the boundary in PostgreSQL, where the segment sweep looks for reviews a reminder missed."""
         if self.aggregate is None:
             return
         boundary = next_boundary(self.aggregate.segment.metrics, self.now())
         if boundary == self._review_at:
             return
+        await self._deps.records.set_next_review(self._id, boundary)
         # One second past the boundary, so the rules see it crossed whatever the clock's rounding.
         await self._set_reminder(None if boundary is None
                                  else self._deps.clock.wall_delay(boundary) + timedelta(seconds=1))

@@ -79,6 +79,17 @@ class ViewCache:
     async def put_addresses(self, customer_id: str, value: Any) -> None:
         await self.put("addresses", addresses_key(customer_id), value)
 
+    async def forget(self, customer_id: str, *, profile: bool, segment: bool, addresses: bool) -> None:
+        """Drops the views a change is about to make stale."""
+        keys = [key for key, stale in ((profile_key(customer_id), profile), (segment_key(customer_id), segment),
+                                        (addresses_key(customer_id), addresses)) if stale]
+        if not keys:
+            return
+        try:
+            await self._redis.delete(*keys)
+        except RedisError as exc:
+            log.warning("cache invalidation failed for %s: %s", customer_id, exc)
+
     async def purge(self, customer_id: str) -> None:
         try:
             upstream = [key async for key in self._redis.scan_iter(match=upstream_key(customer_id, "*"))]

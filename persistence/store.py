@@ -186,6 +186,12 @@ class Store:
             value = await conn.fetchval("SELECT password_hash FROM customers WHERE id = $1", key_of(customer_id))
         return None if value is None else str(value)
 
+    async def set_next_review(self, customer_id: str, at: datetime | None) -> None:
+        """When the customer's segment can next change by time alone (the sweep's index)."""
+        async with self.connection() as conn:
+            await conn.execute("UPDATE customer_segments SET next_review_at = $2 WHERE customer_id = $1",
+                               key_of(customer_id), at)
+
     async def published_events(self, customer_id: str) -> list[PublishedEvent]:
         """The customer's events the relay has published (until the outbox retention deletes them)."""
         async with self.connection() as conn:

@@ -7,7 +7,7 @@ the same actor through a real daprd, placement and scheduler.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from dapr.actor import ActorId
@@ -70,7 +70,11 @@ class InMemoryRecords:
     receipts: set[str] = field(default_factory=set)
     orders: set[str] = field(default_factory=set)
     commits: list[tuple[Change, Origin]] = field(default_factory=list)
+    next_reviews: dict[str, datetime | None] = field(default_factory=dict)
     fail_next: Exception | None = None
+
+    async def set_next_review(self, customer_id: str, at: datetime | None) -> None:
+        self.next_reviews[customer_id] = at
 
     async def customer_version(self, customer_id: str) -> int | None:
         found = self.customers.get(customer_id)
@@ -129,15 +133,27 @@ class InMemorySessions:
 class InMemoryViews:
     entries: dict[tuple[str, str], Any] = field(default_factory=dict)
     fail_next_purge: bool = False
+    fail_next_put: bool = False  # as if the process died right after the commit
+
+    async def forget(self, customer_id: str, *, profile: bool, segment: bool, addresses: bool) -> None:
+        for kind, stale in (("profile", profile), ("segment", segment), ("addresses", addresses)):
+            if stale:
+                self.entries.pop((kind, customer_id), None)
+
+    def _put(self, kind: str, customer_id: str, value: Any) -> None:
+        if self.fail_next_put:
+            self.fail_next_put = False
+            raise ConnectionError("the process died")
+        self.entries[kind, customer_id] = value
 
     async def put_profile(self, customer_id: str, value: Any) -> None:
-        self.entries["profile", customer_id] = value
+        self._put("profile", customer_id, value)
 
     async def put_segment(self, customer_id: str, value: Any) -> None:
-        self.entries["segment", customer_id] = value
+        self._put("segment", customer_id, value)
 
     async def put_addresses(self, customer_id: str, value: Any) -> None:
-        self.entries["addresses", customer_id] = value
+        self._put("addresses", customer_id, value)
 
     async def purge(self, customer_id: str) -> None:
         if self.fail_next_purge:
@@ -157,7 +173,10 @@ class InMemoryCustomerActor(CustomerActor):
         super().__init__(ctx, ActorId(customer_id), deps)
         self.state = state
         self.reminder: timedelta | None = None
+        self.scheduler_down = False
         self._turn = Turn(customer_id, state, deps.turn, self._set_review_reminder)
 
     async def _set_review_reminder(self, due: timedelta | None) -> None:
+        if self.scheduler_down:
+            raise ConnectionError("scheduler unavailable")
         self.reminder = due

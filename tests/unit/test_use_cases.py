@@ -244,7 +244,7 @@ async def test_a_retried_erasure_finishes_the_purge_an_earlier_attempt_left() ->
     assert first["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name  # the caller retries
     assert actor.state.saved == {}  # the other steps ran all the same
     assert world.sessions.revoked == [customer_id]
-    assert ("profile", customer_id) in world.views.entries
+    assert ("segment", customer_id) in world.views.entries  # the cache step is what failed
     again = await actor.erase({"origin": ORIGIN})
     assert again["value"] == {"changed": False}
     assert world.views.entries == {}
@@ -274,3 +274,40 @@ async def test_password_work_beyond_the_pool_is_refused_not_queued_forever() -> 
     assert isinstance(results[1], DomainError)
     assert results[1].code is ErrorCode.SERVICE_UNAVAILABLE
     assert results[1].headers == {"Retry-After": "1"}
+
+
+async def test_a_crash_between_commit_and_cache_refresh_leaves_no_view_older_than_the_record() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request())
+    assert world.views.entries["profile", customer_id]["customer"]["profile"]["firstName"] == "Ada"
+    world.views.fail_next_put = True  # the process dies after the commit, before the refresh
+    await actor.update({"profile": {"firstName": "Grace"}, "preferences": {}, "source": "customer", "origin": ORIGIN})
+    assert world.records.customers[customer_id].customer.profile["firstName"] == "Grace"  # committed
+    assert ("profile", customer_id) not in world.views.entries  # so reads go to the rebuilt actor
+
+
+async def test_a_review_that_changes_nothing_still_moves_the_sweeps_next_review() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request())
+    for i in (1, 2):
+        await actor.apply_order(order(f"evt_{i}", f"ord_{i}", amount="300.00"))
+    assert (await actor.get_segment({}))["value"]["segment"]["segment"] == "high_value"
+    world.clock.offset[0] = timedelta(days=31)  # past the 30-day boundary, which changes nothing here
+    assert (await actor.review_segment({}))["value"] == {"changed": False}
+    next_review = world.records.next_reviews[customer_id]
+    assert next_review is not None
+    assert next_review > world.clock.now()  # not left in the past, where the sweep would find it forever
+
+
+async def test_a_scheduler_failure_after_the_commit_does_not_fail_the_write() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    actor.scheduler_down = True
+    created = await actor.create(create_request())
+    assert created["ok"] is True  # the record is committed: a retry must not meet EMAIL_ALREADY_EXISTS
+    assert world.records.next_reviews[customer_id] is not None  # where the sweep will find it
