@@ -206,7 +206,7 @@ class CustomerAggregate:
             raise invalid("amount", f"must be between 0 and {MAX_ORDER_AMOUNT}")
         if order.completed_at > now + COMPLETION_CLOCK_SKEW:
             raise invalid("completedAt", "must not be in the future")
-        metrics = self.segment.metrics.with_order(order.amount, order.completed_at, now)
+        metrics = self.segment.metrics.with_order(order.amount, order.completed_at, now, order.currency)
         activity = Activity("order_completed", {
             "orderId": order.order_id, "amount": str(order.amount), "currency": order.currency,
             "completedAt": order.completed_at.isoformat()}, now)

@@ -18,6 +18,11 @@ last order, or from registration for a customer who never ordered.
 
 DEFAULT_TIER is a floor: the computed tier is never below it, so a customer registered at that tier is
 not "downgraded" by the rules before it has any order.
+
+Money: the spec's thresholds are in USD and there is no exchange rate here, so totalSpent, orderCount
+and averageOrderValue (the tier rules, high_value, regular_customer's spend) count USD orders only;
+orders in other currencies are kept per currency beside them. The behavioural rules (last order,
+frequent_buyer's rhythm, new_customer's and regular_customer's order counts) count every order.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 from domain.clock import iso, parse_iso
 
 CENT = Decimal("0.01")
+THRESHOLD_CURRENCY = "USD"
 
 
 class Tier(StrEnum):
@@ -104,6 +110,13 @@ class Metrics:
     last_order_date: datetime | None = None
     # Completion times of orders inside the frequent-buyer window, for its 6-month count.
     recent_orders: tuple[datetime, ...] = ()
+    # Orders in currencies other than USD: (currency, orders, total), by currency.
+    other_currencies: tuple[tuple[str, int, Decimal], ...] = ()
+
+    @property
+    def all_orders(self) -> int:
+        """Orders in every currency: what the behavioural rules count."""
+        return self.order_count + sum(orders for _, orders, _ in self.other_currencies)
 
     @property
     def average_order_value(self) -> Decimal:
@@ -120,10 +133,16 @@ class Metrics:
     def orders_in_window(self, now: datetime) -> int:
         return sum(1 for t in self.recent_orders if now - FREQUENT_BUYER_WINDOW < t <= now)
 
-    def with_order(self, amount: Decimal, completed_at: datetime, now: datetime) -> Metrics:
+    def with_order(self, amount: Decimal, completed_at: datetime, now: datetime, currency: str = "USD") -> Metrics:
         """An order counted once; out-of-order delivery keeps the latest date as the last order."""
         last = max(filter(None, [self.last_order_date, completed_at]))
         recent = tuple(sorted(t for t in (*self.recent_orders, completed_at) if now - FREQUENT_BUYER_WINDOW < t))
+        if currency != THRESHOLD_CURRENCY:
+            totals = {c: (n, t) for c, n, t in self.other_currencies}
+            orders, total = totals.get(currency, (0, Decimal(0)))
+            totals[currency] = (orders + 1, (total + amount).quantize(CENT))
+            return replace(self, last_order_date=last, recent_orders=recent,
+                           other_currencies=tuple((c, n, t) for c, (n, t) in sorted(totals.items())))
         return replace(self, total_spent=(self.total_spent + amount).quantize(CENT), order_count=self.order_count + 1,
                        last_order_date=last, recent_orders=recent)
 
@@ -139,6 +158,8 @@ class Metrics:
             "daysSinceLastOrder": self.days_since_last_order(now),
             "lifetimeValue": float(self.total_spent),
             "ordersLast6Months": self.orders_in_window(now),
+            "currency": THRESHOLD_CURRENCY,
+            "otherCurrencies": {c: {"orderCount": n, "totalSpent": float(t)} for c, n, t in self.other_currencies},
         }
 
 
@@ -162,14 +183,14 @@ def segment_for(metrics: Metrics, now: datetime) -> Segment:
     if idle >= timedelta(days=AT_RISK_DAYS):
         return Segment.AT_RISK
     if now - metrics.registration_date < timedelta(days=NEW_CUSTOMER_DAYS) \
-            and metrics.order_count < NEW_CUSTOMER_MAX_ORDERS:
+            and metrics.all_orders < NEW_CUSTOMER_MAX_ORDERS:
         return Segment.NEW_CUSTOMER
     if metrics.order_count and metrics.average_order_value >= HIGH_VALUE_MIN_AVERAGE:
         return Segment.HIGH_VALUE
     if metrics.orders_in_window(now) >= FREQUENT_BUYER_MIN_ORDERS:
         return Segment.FREQUENT_BUYER
     if now - metrics.registration_date >= timedelta(days=NEW_CUSTOMER_DAYS) \
-            and metrics.order_count >= REGULAR_MIN_ORDERS and metrics.total_spent < REGULAR_MAX_SPENT:
+            and metrics.all_orders >= REGULAR_MIN_ORDERS and metrics.total_spent < REGULAR_MAX_SPENT:
         return Segment.REGULAR_CUSTOMER
     return Segment.UNSEGMENTED
 
@@ -364,6 +385,7 @@ class SegmentState:
                 "registrationDate": iso(m.registration_date), "totalSpent": str(m.total_spent),
                 "orderCount": m.order_count, "loyaltyPoints": m.loyalty_points,
                 "lastOrderDate": iso(m.last_order_date), "recentOrders": [iso(t) for t in m.recent_orders],
+                "otherCurrencies": [[c, n, str(t)] for c, n, t in m.other_currencies],
             },
             "tier": self.tier.value,
             "segment": self.segment.value,
@@ -383,6 +405,7 @@ class SegmentState:
             registration_date=registration, total_spent=Decimal(m["totalSpent"]), order_count=m["orderCount"],
             loyalty_points=m["loyaltyPoints"], last_order_date=parse_iso(m.get("lastOrderDate")),
             recent_orders=tuple(t for t in map(parse_iso, m.get("recentOrders", [])) if t is not None),
+            other_currencies=tuple((c, int(n), Decimal(t)) for c, n, t in m.get("otherCurrencies", [])),
         )
         return cls(
             metrics=metrics, tier=Tier(state["tier"]), segment=Segment(state["segment"]),

@@ -218,7 +218,7 @@ CUSTOMER_COLUMNS = ("id, email, first_name, last_name, date_of_birth, gender, ph
                     "updated_at, version")
 SEGMENT_COLUMNS = ("tier, segment, loyalty_points, total_spent, order_count, last_order_date, qualifications, "
                    "tier_achieved_at, segment_achieved_at, updated_at, computed_tier, computed_segment, override, "
-                   "recent_orders")
+                   "recent_orders, other_currencies")
 ADDRESS_SELECT = "id, type, is_default, " + ", ".join(ADDRESS_COLUMNS.values()) + ", created_at, updated_at"
 
 
@@ -340,13 +340,13 @@ async def _save_segment(conn: asyncpg.Connection, customer_id: str, segment: Seg
         INSERT INTO customer_segments (customer_id, tier, segment, loyalty_points, total_spent, order_count,
             average_order_value, last_order_date, days_since_last_order, lifetime_value, qualifications,
             tier_achieved_at, segment_achieved_at, updated_at, computed_tier, computed_segment, override,
-            recent_orders, next_review_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $5, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+            recent_orders, next_review_at, other_currencies)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $5, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
         ON CONFLICT (customer_id) DO UPDATE SET tier = $2, segment = $3, loyalty_points = $4,
             total_spent = $5, order_count = $6, average_order_value = $7, last_order_date = $8,
             days_since_last_order = $9, lifetime_value = $5, qualifications = $10, tier_achieved_at = $11,
             segment_achieved_at = $12, updated_at = $13, computed_tier = $14, computed_segment = $15,
-            override = $16, recent_orders = $17, next_review_at = $18
+            override = $16, recent_orders = $17, next_review_at = $18, other_currencies = $19
         """,
         key_of(customer_id), segment.effective_tier.value, segment.effective_segment.value, m.loyalty_points,
         m.total_spent, m.order_count, m.average_order_value, m.last_order_date, m.days_since_last_order(now),
@@ -354,6 +354,7 @@ async def _save_segment(conn: asyncpg.Connection, customer_id: str, segment: Seg
         segment.tier.value, segment.segment.value,
         json.dumps(segment.override.to_dict()) if segment.override else None,
         json.dumps([iso(t) for t in m.recent_orders]), next_boundary(m, now),
+        json.dumps([[c, n, str(t)] for c, n, t in m.other_currencies]),
     )
 
 
@@ -460,6 +461,7 @@ def _segment_from_row(row: asyncpg.Record | None, registration_date: datetime) -
             "registrationDate": iso(registration_date), "totalSpent": str(row["total_spent"]),
             "orderCount": row["order_count"], "loyaltyPoints": row["loyalty_points"],
             "lastOrderDate": iso(row["last_order_date"]), "recentOrders": recent,
+            "otherCurrencies": json.loads(row["other_currencies"]) if row["other_currencies"] else [],
         },
         "tier": row["computed_tier"],
         "segment": row["computed_segment"],

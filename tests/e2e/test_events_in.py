@@ -105,3 +105,17 @@ def test_segment_changed_is_published_once_per_real_change(service: Service) -> 
     assert len(changes) == 1
     assert changes[0]["data"]["previous"] == {"tier": "regular", "segment": "new_customer"}
     assert changes[0]["data"]["current"] == {"tier": "regular", "segment": "high_value"}
+
+
+def test_orders_in_another_currency_count_apart_from_the_usd_totals(service: Service) -> None:
+    customer = service.create_customer()
+    usd = order_event(customer["id"], amount="100.00")
+    eur = order_event(customer["id"], amount="2000.00")
+    eur["data"]["currency"] = "EUR"
+    service.publish("orders.order.completed", usd)
+    service.publish("orders.order.completed", eur)
+    metrics = dict(wait_for(lambda: (m := segment(service, customer["id"])["metrics"])["otherCurrencies"]
+                            and m["orderCount"] == 1 and m, what="both orders counted"))
+    assert metrics["totalSpent"] == 100.0
+    assert metrics["otherCurrencies"] == {"EUR": {"orderCount": 1, "totalSpent": 2000.0}}
+    assert segment(service, customer["id"])["tier"] == "regular"

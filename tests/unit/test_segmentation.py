@@ -149,3 +149,24 @@ def test_default_tier_is_a_floor_so_no_order_means_no_downgrade() -> None:
 def test_state_round_trips() -> None:
     state = SegmentState.initial(LONG_AGO).recomputed(metrics("5420.50", 23, 2500, recent=3), NOW)
     assert SegmentState.from_state(state.to_state()) == state
+
+
+def test_orders_in_other_currencies_are_kept_apart_from_the_usd_thresholds() -> None:
+    start = Metrics(registration_date=LONG_AGO)
+    m = start.with_order(Decimal("900"), NOW, NOW, "EUR").with_order(Decimal("950"), NOW, NOW, "EUR") \
+        .with_order(Decimal("150"), NOW, NOW, "USD")
+    assert (m.total_spent, m.order_count, m.all_orders) == (Decimal("150.00"), 1, 3)
+    assert m.other_currencies == (("EUR", 2, Decimal("1850.00")),)
+    assert tier_for(m) is Tier.REGULAR  # 1850 EUR is not 1000 USD without a rate
+    assert segment_for(m, NOW) is Segment.REGULAR_CUSTOMER  # 3 orders, 150 USD spent
+    assert m.to_dict(NOW)["otherCurrencies"] == {"EUR": {"orderCount": 2, "totalSpent": 1850.0}}
+    state = SegmentState.initial(LONG_AGO).recomputed(m, NOW)
+    assert SegmentState.from_state(state.to_state()) == state
+
+
+def test_behavioural_rules_count_every_currency() -> None:
+    recent = NOW - timedelta(days=1)
+    m = Metrics(registration_date=NOW - timedelta(days=5)).with_order(Decimal("10"), recent, NOW, "GBP") \
+        .with_order(Decimal("10"), recent, NOW, "GBP")
+    assert segment_for(m, NOW) is not Segment.NEW_CUSTOMER  # two orders, whatever their currency
+    assert m.last_order_date == recent
