@@ -3,6 +3,7 @@ FROM python:3.11-slim
 WORKDIR /srv
 COPY requirements.lock pyproject.toml README.md ./
 RUN pip install --no-cache-dir -r requirements.lock
+COPY telemetry telemetry
 COPY domain domain
 COPY actors actors
 COPY api api

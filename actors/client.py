@@ -8,6 +8,7 @@ call, and 2.61 ms through a pooled httpx client.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, TypeVar
 
 import aiohttp
@@ -17,6 +18,7 @@ from actors import interface as methods
 from actors import messages as m
 from actors.interface import ACTOR_TYPE, ActorMethod
 from domain.errors import DomainError, ErrorCode
+from telemetry.metrics import ACTOR_CALLS
 
 JSON = {"Content-Type": "application/json"}
 QUERY = m.Query()
@@ -35,6 +37,19 @@ class CustomerActorClient:
 
     async def _call(self, customer_id: str, method: ActorMethod[Req, Res], request: Req) -> Res:
         """The method's result; raises DomainError for a rejection, ActorUnavailable otherwise."""
+        started = time.perf_counter()
+        outcome = "unavailable"
+        try:
+            result = await self._exchange(customer_id, method, request)
+            outcome = "ok"
+            return result
+        except DomainError:
+            outcome = "rejected"
+            raise
+        finally:
+            ACTOR_CALLS.labels(method.name, outcome).observe(time.perf_counter() - started)
+
+    async def _exchange(self, customer_id: str, method: ActorMethod[Req, Res], request: Req) -> Res:
         try:
             async with self._http.put(f"{self._base}/{customer_id}/method/{method.name}",
                                       data=request.model_dump_json().encode(), headers=JSON) as response:

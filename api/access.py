@@ -21,6 +21,7 @@ from api.auth import ADMIN, CREDENTIALS, READ, WRITE, Principal, authorize_custo
 from api.dependencies import ApiServices, Services
 from domain.errors import not_found
 from domain.ids import customer_uuid
+from telemetry.logs import CUSTOMER_ID
 
 CustomerIdPath = Annotated[str, Path(description="Customer id, cust_ followed by 32 hex digits")]
 
@@ -65,6 +66,7 @@ def _customer_access(scope: str, *, service_tokens: bool = True, admin_only: boo
         authorize_customer(principal, customer_id, scope, services=service_tokens)
         if customer_uuid(customer_id) is None:
             raise not_found(customer_id)
+        CUSTOMER_ID.set(customer_id)
         return CustomerAccess(principal, customer_id)
 
     return access

@@ -11,6 +11,7 @@ from api.access import CredentialsService
 from api.dependencies import Actors, Hashing, Origin, Records, Sessions, Throttle
 from api.schemas import ERRORS, VerifyCredentialsIn, envelope
 from domain.errors import DomainError, ErrorCode
+from telemetry.metrics import LOGIN_FAILURES
 
 router = APIRouter(prefix="/v1/customers", tags=["credentials"])
 
@@ -37,6 +38,7 @@ async def verify_credentials(body: VerifyCredentialsIn, _: CredentialsService, a
                                            m.Authenticate(password=body.password, origin=origin))
     except DomainError as exc:
         if exc.code in (ErrorCode.INVALID_CREDENTIALS, ErrorCode.CUSTOMER_NOT_FOUND):
+            LOGIN_FAILURES.inc()
             raise _invalid() from exc
         raise
     await throttle.succeeded(account=body.email)

@@ -9,16 +9,18 @@ import uuid
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from telemetry.logs import CORRELATION_ID
+
 CORRELATION_HEADER = "x-correlation-id"
 
 
 # A caller's correlation id is carried into events and logs, so it is kept only if it is plainly an id.
-CORRELATION_ID = re.compile(rb"[A-Za-z0-9._:-]{1,100}")
+PLAIN_ID = re.compile(rb"[A-Za-z0-9._:-]{1,100}")
 
 
 def _correlation_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
-        if name == CORRELATION_HEADER.encode() and CORRELATION_ID.fullmatch(value):
+        if name == CORRELATION_HEADER.encode() and PLAIN_ID.fullmatch(value):
             return str(value.decode("ascii"))
     return "corr_" + uuid.uuid4().hex
 
@@ -42,6 +44,7 @@ class RequestContextMiddleware:
             return
         correlation_id = _correlation_id(scope)
         scope.setdefault("state", {})["correlation_id"] = correlation_id
+        CORRELATION_ID.set(correlation_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

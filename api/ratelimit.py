@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from domain.errors import DomainError, ErrorCode
+from telemetry.metrics import LOGIN_LOCKOUTS, RATE_LIMITED
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class RateLimiter:
         for index, (_, limit) in enumerate(budgets):
             current, previous = int(results[index * 3]), int(results[index * 3 + 2] or 0)
             if previous * (60 - elapsed) / 60 + current > limit:
+                RATE_LIMITED.inc()
                 raise DomainError(ErrorCode.RATE_LIMITED, f"more than {limit} requests a minute",
                                   headers={"Retry-After": str(max(1, int(60 - elapsed)))})
 
@@ -96,6 +98,7 @@ class LoginThrottle:
         for index, (_, limit) in enumerate(keys):
             count, ttl = results[index * 3], results[index * 3 + 2]
             if count > limit:
+                LOGIN_LOCKOUTS.inc()
                 raise DomainError(ErrorCode.TOO_MANY_LOGIN_ATTEMPTS, "too many attempts; try again later",
                                   headers={"Retry-After": str(max(int(ttl), 1))})
 

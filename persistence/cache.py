@@ -13,6 +13,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from telemetry.metrics import CACHE_LOOKUPS
+
 log = logging.getLogger(__name__)
 
 
@@ -48,13 +50,18 @@ class ViewCache:
         await self._redis.ping()
 
     async def get_profile(self, customer_id: str) -> Any | None:
-        return await self.get(profile_key(customer_id))
+        return await self._lookup("profile", profile_key(customer_id))
 
     async def get_segment(self, customer_id: str) -> Any | None:
-        return await self.get(segment_key(customer_id))
+        return await self._lookup("segment", segment_key(customer_id))
 
     async def get_addresses(self, customer_id: str) -> Any | None:
-        return await self.get(addresses_key(customer_id))
+        return await self._lookup("addresses", addresses_key(customer_id))
+
+    async def _lookup(self, kind: str, key: str) -> Any | None:
+        value = await self.get(key)
+        CACHE_LOOKUPS.labels(kind, "miss" if value is None else "hit").inc()
+        return value
 
     async def get(self, key: str) -> Any | None:
         try:

@@ -87,6 +87,14 @@ class Outbox:
             yield OutboxBatch(conn, [OutboxRow(r["id"], r["event_id"], r["topic"], json.loads(r["payload"]))
                                      for r in records])
 
+    async def backlog(self) -> tuple[int, float]:
+        """Rows not yet published, and the age in seconds of the oldest of them (0 when none)."""
+        async with self._store.connection() as conn:
+            row = await conn.fetchrow("SELECT count(*) AS n, EXTRACT(EPOCH FROM NOW() - min(created_at)) AS age "
+                                      "FROM outbox WHERE published_at IS NULL")
+        assert row is not None
+        return int(row["n"]), float(row["age"] or 0)
+
     async def prune(self, *, published_before: datetime) -> int:
         """Deletes rows published before the retention horizon: their events are out, and their payloads
         are copies of personal data nobody needs any more."""

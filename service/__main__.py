@@ -9,8 +9,9 @@ from service.settings import get_settings
 
 def main() -> None:
     settings = get_settings()
+    # log_config=None: the app's JSON logging (telemetry.logs) covers uvicorn's loggers too.
     uvicorn.run("service.main:app", host=settings.service_host, port=settings.service_port,
-                access_log=False, proxy_headers=False)
+                access_log=False, proxy_headers=False, log_config=None)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import prometheus_client
 from dapr.actor import ActorRuntime
 from dapr.actor.runtime.config import ActorRuntimeConfig
 from dapr.ext.fastapi import DaprActor
@@ -22,6 +23,7 @@ from api.access import unguarded_routes
 from api.boundary import DaprBoundary, is_public
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
+from api.observability import RequestMetrics
 from api.routes import ROUTERS
 from service.bootstrap import bootstrap
 from service.maintenance import Maintenance
@@ -29,17 +31,19 @@ from service.relay import OutboxRelay
 from service.settings import Settings, get_settings
 from service.workers import supervise
 from subscriptions.handlers import DeadLetters, register_subscriptions
+from telemetry import logs
 
 log = logging.getLogger("customer-service")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(settings.log_level)
     ActorRuntime.set_actor_config(ActorRuntimeConfig(actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout)))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _serve_metrics(settings)
         container = await bootstrap(settings)
         app.state.services = container.api
         app.state.dead_letters = DeadLetters(container.publisher, settings.clock)
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="customer-service", version="1.0.0", lifespan=lifespan,
                   description="The e-commerce platform's single source of truth for customers.")
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics)
     # Added last, so it runs first: nothing else sees a Dapr-facing request without the app token.
     app.add_middleware(DaprBoundary, app_token=settings.app_api_token, app_id=settings.service_name,
                        actor_types=frozenset({ACTOR_TYPE}))
@@ -80,6 +85,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            dead_letters=lambda: app.state.dead_letters)
     _publish_public_routes_only(app)
     return app
+
+
+def _serve_metrics(settings: Settings) -> None:
+    """Prometheus metrics on their own port (a thread of the process), not through the API or daprd."""
+    if settings.metrics_port == 0:
+        return
+    try:
+        prometheus_client.start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    except OSError:
+        log.exception("metrics not served: %s:%d is taken", settings.metrics_host, settings.metrics_port)
 
 
 def _publish_public_routes_only(app: FastAPI) -> None:

@@ -19,6 +19,7 @@ import logging
 from persistence.outbox import Outbox, OutboxListener
 from persistence.store import StoreUnavailable
 from service.publisher import DaprPublisher, PublishFailed
+from telemetry.metrics import OUTBOX_BACKLOG, OUTBOX_DEAD_LETTERED, OUTBOX_OLDEST_AGE
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ class OutboxRelay:
                     listener = await self._listen(listener)
                 try:
                     published = await self.publish_pending()
+                    backlog, oldest = await self._outbox.backlog()
+                    OUTBOX_BACKLOG.set(backlog)
+                    OUTBOX_OLDEST_AGE.set(oldest)
                 except StoreUnavailable as exc:
                     log.warning("outbox relay: database unavailable: %s", exc)
                     published = 0
@@ -75,6 +79,7 @@ class OutboxRelay:
                     attempts = await batch.failed(row.id, str(exc))
                     if exc.permanent and attempts >= PERMANENT_FAILURE_ATTEMPTS:
                         await batch.dead_letter(row.id, str(exc))
+                        OUTBOX_DEAD_LETTERED.inc()
                         log.error("ALERT outbox relay: %s to %s dead-lettered after %d refusals: %s",
                                   row.event_id, row.topic, attempts, exc)
                         continue

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     clock_anchor: float = 0.0
 
     log_level: str = "INFO"
+    # Prometheus metrics, on a port of their own (0: off). In a pod, 0.0.0.0 so the scraper reaches it.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9464
     # "local" (scripts/up, tests) allows the published local JWT secret; anything else refuses it.
     service_env: Literal["local", "production"] = "production"
 

@@ -32,6 +32,7 @@ from subscriptions.events import (
     OrderCompleted,
     PointsEarned,
 )
+from telemetry.metrics import EVENTS_IN
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,10 @@ class DeadLetters:
             await self._publisher.publish(DEAD_LETTER_TOPIC, payload, event_id=event_id)
         except Exception as exc:  # any failure to publish: keep the event, Dapr delivers it again
             log.warning("could not dead-letter a %s event, retrying later: %s", topic, exc)
+            EVENTS_IN.labels(topic, "retry").inc()
             return RETRY
         log.warning("refused a %s event to %s: %s", topic, DEAD_LETTER_TOPIC, reason)
+        EVENTS_IN.labels(topic, "dead_lettered").inc()
         return SUCCESS
 
 
@@ -112,9 +115,11 @@ async def _deliver(request: Request, topic: str, model: type[E],
         return await dead_letters.refuse(topic, raw, f"{exc.code.name}: {_reason(exc)}")
     except ActorUnavailable as exc:
         log.warning("retrying %s event %s later: %s", topic, event.eventId, exc)
+        EVENTS_IN.labels(topic, "retry").inc()
         return RETRY
     if result.duplicate:
         log.info("%s event %s already applied; acknowledged", topic, event.eventId)
+    EVENTS_IN.labels(topic, "duplicate" if result.duplicate else "applied").inc()
     return SUCCESS
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from devstack.processes import free_port
 from devstack.stack import DaprApp, SidecarPorts, Stack, python_app_argv, service_argv
 from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
 
@@ -101,10 +102,13 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0, what: str =
 
 
 def service_app(ports: SidecarPorts, **env: str) -> DaprApp:
+    """The app on the sidecar's app port, its metrics on a free port of their own (SidecarPorts' metrics
+    port is daprd's)."""
     return DaprApp(
         app_id=SERVICE_ID, ports=ports, app_argv=service_argv(),
         app_env={"SERVICE_PORT": str(ports.app), "JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER,
-                 "JWT_AUDIENCE": AUDIENCE, "SEGMENT_UPDATE_INTERVAL": "3600", **env},
+                 "JWT_AUDIENCE": AUDIENCE, "SEGMENT_UPDATE_INTERVAL": "3600",
+                 "METRICS_PORT": str(free_port()), **env},
     )
 
 

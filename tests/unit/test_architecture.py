@@ -17,7 +17,7 @@ from api.routes import ROUTERS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Each package may import its own layer and those below it.
-LAYERS = {"domain": 1, "persistence": 2, "actors": 3, "api": 4, "subscriptions": 4, "service": 5}
+LAYERS = {"telemetry": 0, "domain": 1, "persistence": 2, "actors": 3, "api": 4, "subscriptions": 4, "service": 5}
 SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.I | re.S)
 
 

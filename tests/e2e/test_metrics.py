@@ -1,0 +1,57 @@
+"""The service's own metrics, scraped from their port after known traffic: each count moves by what
+the traffic did."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+
+from tests.e2e.test_dapr_foundation import order_event
+from tests.e2e.test_events_in import wait_orders
+from tests.support.service import Service
+from tests.support.tokens import bearer
+
+
+def scrape(service: Service) -> dict[str, float]:
+    text = httpx.get(f"http://127.0.0.1:{service.app.app_env['METRICS_PORT']}/metrics", timeout=5).text
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def moved(before: dict[str, float], after: dict[str, float], pattern: str) -> float:
+    keys = [k for k in after if re.fullmatch(pattern, k)]
+    return sum(after[k] - before.get(k, 0.0) for k in keys)
+
+
+def test_traffic_moves_the_counts_it_should(service: Service) -> None:
+    customer = service.create_customer()
+    path = f"/v1/customers/{customer['id']}"
+    service.api("GET", path)  # the create cached the profile: a hit
+    before = scrape(service)
+    for _ in range(3):
+        assert service.api("GET", path).status_code == 200
+    service.api("GET", f"/v1/customers/{customer['id']}/addresses")
+    assert service.api("GET", path, token=bearer("svc:x", "customers:admins")).status_code == 403
+    service.publish("orders.order.completed", order_event(customer["id"]))
+    wait_orders(service, customer["id"], 1)
+    service.api("POST", "/v1/customers/credentials/verify", token=bearer("svc:auth", "customers:credentials"),
+                json={"email": f"nobody-{uuid.uuid4().hex[:6]}@example.com", "password": "Wrong-Passw0rd!"})
+    after = scrape(service)
+
+    route = r'customers_http_requests_total\{method="GET",route="/v1/customers/\{customer_id\}",status="%s"\}'
+    assert moved(before, after, route % "200") == 3
+    assert moved(before, after, route % "403") == 1
+    assert moved(before, after, r'customers_cache_lookups_total\{kind="profile",result="hit"\}') >= 3
+    assert moved(before, after, r'customers_inbound_events_total\{outcome="applied",topic="orders.order.completed"\}') \
+        == 1
+    assert moved(before, after, r'customers_actor_call_duration_seconds_count\{method="apply_order",outcome="ok"\}') \
+        == 1
+    assert moved(before, after, r"customers_login_failures_total") == 1
+    assert "customers_outbox_backlog" in after
+    assert not any(customer["id"] in k for k in after), "no customer ids in labels"
