@@ -66,7 +66,7 @@ def test_near_miss_address_ids_are_404_in_the_app(service: Service, app_port: ht
     assert envelope_error(response, 404) == "ADDRESS_NOT_FOUND"
 
 
-@pytest.mark.parametrize("suffix", [*NEAR_MISSES, "%2F..%2F"])
+@pytest.mark.parametrize("suffix", NEAR_MISSES)
 def test_near_miss_ids_through_daprd_are_4xx(service: Service, suffix: str) -> None:
     """daprd itself refuses control characters in a method: with 400 (patch 0002), not 500."""
     customer = service.create_customer()
