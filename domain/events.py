@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 from domain.clock import iso
 
-SOURCE = "customer-service"
 VERSION = "1.0"
 
 
@@ -143,13 +142,14 @@ class CustomerSegmentChanged(Event):
         }
 
 
-def envelope(event: Event, *, event_id: str, timestamp: datetime, correlation_id: str) -> dict[str, Any]:
+def envelope(event: Event, *, event_id: str, timestamp: datetime, correlation_id: str, source: str) -> dict[str, Any]:
+    """The spec's event envelope; `source` is the publishing service's name (SERVICE_NAME)."""
     return {
         "eventId": event_id,
         "eventType": event.event_type,
         "version": VERSION,
         "timestamp": iso(timestamp),
-        "source": SOURCE,
+        "source": source,
         "data": event.data(),
         "metadata": {"correlationId": correlation_id},
     }

@@ -78,15 +78,17 @@ def key_of(customer_id: str) -> uuid.UUID:
 
 
 class Store:
-    def __init__(self, pool: asyncpg.Pool, database_url: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, database_url: str, *, source: str) -> None:
         self._pool = pool
         self._database_url = database_url
+        self._source = source
 
     @classmethod
-    async def connect(cls, database_url: str, *, max_connections: int) -> Store:
+    async def connect(cls, database_url: str, *, max_connections: int, source: str) -> Store:
+        """`source` names this service in the events it writes to the outbox (SERVICE_NAME)."""
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=max_connections,
                                          command_timeout=10)
-        return cls(pool, database_url)
+        return cls(pool, database_url, source=source)
 
     async def close(self) -> None:
         await self._pool.close()
@@ -137,7 +139,7 @@ class Store:
                                                                            change.receipt):
                     await transaction.rollback()
                     return False
-                await _write(conn, change, origin)
+                await _write(conn, change, origin, self._source)
             except BaseException:
                 await transaction.rollback()
                 raise
@@ -222,7 +224,7 @@ SEGMENT_COLUMNS = ("tier, segment, loyalty_points, total_spent, order_count, las
 ADDRESS_SELECT = "id, type, is_default, " + ", ".join(ADDRESS_COLUMNS.values()) + ", created_at, updated_at"
 
 
-async def _write(conn: asyncpg.Connection, change: Change, origin: Origin) -> None:
+async def _write(conn: asyncpg.Connection, change: Change, origin: Origin, source: str) -> None:
     customer_id, after = change.customer_id, change.after
     if change.before is None:
         assert change.password_hash is not None, "a registration carries the password hash"
@@ -242,7 +244,7 @@ async def _write(conn: asyncpg.Connection, change: Change, origin: Origin) -> No
         await _add_consents(conn, customer_id, change.consents)
     if change.activity is not None:
         await _add_activity(conn, customer_id, change.activity, origin)
-    await _enqueue(conn, change.events, at=change.at, correlation_id=origin.correlation_id)
+    await _enqueue(conn, change.events, at=change.at, correlation_id=origin.correlation_id, source=source)
 
 
 async def _first_receipt(conn: asyncpg.Connection, customer_id: str, receipt: Receipt) -> bool:
@@ -407,14 +409,15 @@ async def _add_consents(conn: asyncpg.Connection, customer_id: str, consents: Se
     )
 
 
-async def _enqueue(conn: asyncpg.Connection, events: Sequence[Event], *, at: datetime, correlation_id: str) -> None:
+async def _enqueue(conn: asyncpg.Connection, events: Sequence[Event], *, at: datetime, correlation_id: str,
+                   source: str) -> None:
     """Outbox rows, committed with the change they announce; the relay publishes them."""
     if not events:
         return
     rows = []
     for event in events:
         event_id = "evt_" + uuid.uuid4().hex
-        payload = envelope(event, event_id=event_id, timestamp=at, correlation_id=correlation_id)
+        payload = envelope(event, event_id=event_id, timestamp=at, correlation_id=correlation_id, source=source)
         rows.append((event_id, key_of(event.customer_id), event.topic, json.dumps(payload)))
     await conn.executemany("INSERT INTO outbox (event_id, customer_id, topic, payload) VALUES ($1, $2, $3, $4)", rows)
     await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")

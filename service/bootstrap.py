@@ -47,7 +47,8 @@ async def bootstrap(settings: Settings) -> Container:
     verifier = TokenVerifier(algorithm=settings.jwt_algorithm, secret=settings.jwt_secret,
                              public_key=settings.jwt_public_key, issuer=settings.jwt_issuer,
                              audience=settings.jwt_audience)
-    store = await Store.connect(settings.database_url, max_connections=settings.database_max_connections)
+    store = await Store.connect(settings.database_url, max_connections=settings.database_max_connections,
+                                source=settings.service_name)
     redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     # One pooled client to the local daprd for actor calls, publishing and service invocation.
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=2),

@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _serve_metrics(settings)
         container = await bootstrap(settings)
         app.state.services = container.api
-        app.state.dead_letters = DeadLetters(container.publisher, settings.clock)
+        app.state.dead_letters = DeadLetters(container.publisher, settings.clock, source=settings.service_name)
         serializer = PlainJSONSerializer()
         await actor_host.register_actor(CustomerActor, message_serializer=serializer, state_serializer=serializer,
                                         actor_factory=actor_factory(container.actor))

@@ -23,7 +23,6 @@ from actors import messages as m
 from actors.client import ActorUnavailable, CustomerActorClient
 from domain.clock import Clock, iso
 from domain.errors import DomainError
-from domain.events import SOURCE
 from subscriptions.events import (
     DEAD_LETTER_TOPIC,
     ORDER_COMPLETED,
@@ -55,14 +54,15 @@ def _reason(exc: ValidationError | DomainError) -> str:
 
 
 class DeadLetters:
-    def __init__(self, publisher: Publisher, clock: Clock) -> None:
+    def __init__(self, publisher: Publisher, clock: Clock, *, source: str) -> None:
         self._publisher = publisher
         self._clock = clock
+        self._source = source
 
     async def refuse(self, topic: str, event: Any, reason: str) -> dict[str, str]:
         event_id = "evt_" + uuid.uuid4().hex
         payload = {"eventId": event_id, "eventType": "EventRefused", "version": "1.0",
-                   "timestamp": iso(self._clock.now()), "source": SOURCE, "topic": topic, "reason": reason,
+                   "timestamp": iso(self._clock.now()), "source": self._source, "topic": topic, "reason": reason,
                    "event": event}
         try:
             await self._publisher.publish(DEAD_LETTER_TOPIC, payload, event_id=event_id)

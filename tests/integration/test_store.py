@@ -27,7 +27,7 @@ ORIGIN = Origin("corr_it", session_id="sess_it", ip_address="127.0.0.1", user_ag
 
 @pytest.fixture(scope="module")
 async def store(database_url: str) -> AsyncIterator[Store]:
-    store = await Store.connect(database_url, max_connections=4)
+    store = await Store.connect(database_url, max_connections=4, source="customer-service-it")
     await store.ensure_activity_partitions(NOW)
     yield store
     await store.close()
@@ -116,10 +116,12 @@ async def test_each_change_commits_its_events_to_the_outbox_in_order(store: Stor
     assert update is not None
     assert await store.commit(update, ORIGIN)
     async with store.connection() as conn:
-        rows = await conn.fetch("SELECT topic, payload::jsonb -> 'metadata' ->> 'correlationId' AS corr "
-                                "FROM outbox WHERE customer_id = $1 ORDER BY id", customer_uuid(customer.id))
+        rows = await conn.fetch("SELECT topic, payload::jsonb -> 'metadata' ->> 'correlationId' AS corr, "
+                                "payload::jsonb ->> 'source' AS source FROM outbox WHERE customer_id = $1 ORDER BY id",
+                                customer_uuid(customer.id))
     assert [(r["topic"], r["corr"]) for r in rows] == [("customers.customer.created", "corr_it"),
                                                       ("customers.profile.updated", "corr_it")]
+    assert {r["source"] for r in rows} == {"customer-service-it"}  # SERVICE_NAME names the publisher
 
 
 async def test_one_default_address_per_type_is_enforced_by_the_database(store: Store) -> None:
