@@ -22,9 +22,10 @@ from dapr.actor import ActorId, ActorProxy
 from dapr.conf import settings as dapr_settings
 
 from actors.interface import ACTOR_TYPE, CustomerActorInterface
+from bench.stacks import bench_app, fresh_stack
 from bench.stats import Measurement
-from devstack.stack import REPO_ROOT, DaprApp, SidecarPorts, Stack, StackConfig, service_argv
-from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
+from devstack.stack import DaprApp, Stack
+from tests.support.tokens import bearer
 
 HEADERS = bearer("svc:bench", "customers:admin")
 
@@ -142,13 +143,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--events", type=int, default=1000)
     args = parser.parse_args()
-    stack = Stack(StackConfig.for_tests(REPO_ROOT / ".data" / "bench"))
-    stack.down()
-    stack.wipe()
-    ports = SidecarPorts.free()
-    app = DaprApp(app_id="customer-service", ports=ports, app_argv=service_argv(),
-                  app_env={"SERVICE_PORT": str(ports.app), "JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER,
-                           "JWT_AUDIENCE": AUDIENCE, "RATE_LIMIT_PER_MINUTE": "1000000", "LOG_LEVEL": "WARNING"})
+    stack = fresh_stack("bench")
+    app = bench_app()
+    ports = app.ports
     try:
         stack.up([app])
         dapr_settings.DAPR_HTTP_PORT = ports.http  # type: ignore[attr-defined]  # read by the SDK's ActorProxy

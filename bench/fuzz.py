@@ -17,8 +17,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.stack import REPO_ROOT, DaprApp, SidecarPorts, Stack, StackConfig, service_argv
-from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
+from bench.stacks import bench_app, fresh_stack
+from tests.support.tokens import bearer
 
 SERVICE_ID = "customer-service"
 
@@ -66,16 +66,11 @@ def main() -> None:
     parser.add_argument("--max-examples", type=int, default=200)
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
-    stack = Stack(StackConfig.for_tests(REPO_ROOT / ".data" / "fuzz"))
-    stack.down()
-    stack.wipe()
-    ports = SidecarPorts.free()
-    app = DaprApp(app_id=SERVICE_ID, ports=ports, app_argv=service_argv(), app_env={
-        "SERVICE_PORT": str(ports.app), "JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE,
-        "RATE_LIMIT_PER_MINUTE": "100000000", "LOG_LEVEL": "WARNING"})
+    stack = fresh_stack("fuzz")
+    app = bench_app()
     try:
         stack.up([app])
-        result = run_schemathesis(dapr_http_port=ports.http, dapr_api_token=stack.config.dapr_api_token,
+        result = run_schemathesis(dapr_http_port=app.ports.http, dapr_api_token=stack.config.dapr_api_token,
                                   max_examples=args.max_examples, report_dir=stack.config.data_dir / "report",
                                   seed=args.seed)
         print(result.line())

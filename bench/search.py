@@ -19,11 +19,11 @@ from urllib.parse import urlencode
 
 import asyncpg
 
+from bench.stacks import bench_app, fresh_stack
 from bench.wrk import Load, wrk
-from devstack.stack import REPO_ROOT, DaprApp, SidecarPorts, Stack, StackConfig, service_argv
 from domain.segmentation import Segment, Tier
 from persistence.read_models import CustomerSearch
-from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
+from tests.support.tokens import bearer
 
 NOW = datetime.now(UTC)
 FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "John", "Radia", "Ken", "Margaret",
@@ -104,13 +104,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=5)
     args = parser.parse_args()
-    stack = Stack(StackConfig.for_tests(REPO_ROOT / ".data" / "bench-search"))
-    stack.down()
-    stack.wipe()
-    ports = SidecarPorts.free()
-    app = DaprApp(app_id="customer-service", ports=ports, app_argv=service_argv(), app_env={
-        "SERVICE_PORT": str(ports.app), "JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE,
-        "SERVICE_RATE_LIMIT_PER_MINUTE": "100000000", "LOG_LEVEL": "WARNING"})
+    stack = fresh_stack("bench-search")
+    app = bench_app()
+    ports = app.ports
     try:
         stack.up([app])
         asyncio.run(seed(stack.database_url, args.customers))

@@ -19,10 +19,11 @@ from pathlib import Path
 import httpx
 
 from api.boundary import DaprBoundary
+from bench.stacks import bench_app, fresh_stack
 from bench.wrk import Load, wrk
-from devstack.stack import COMPONENTS_DIR, REPO_ROOT, DaprApp, SidecarPorts, Stack, StackConfig, service_argv
+from devstack.stack import COMPONENTS_DIR, REPO_ROOT
 from tests.support.service import stand_in
-from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
+from tests.support.tokens import bearer
 
 SERVICE_ID = "customer-service"
 GATEWAY_ID = "api-gateway"
@@ -37,17 +38,10 @@ def _config_without_policy(path: Path) -> Path:
 
 
 def run_variant(name: str, *, mtls: bool, seconds: int) -> list[Load]:
-    config = StackConfig.for_tests(REPO_ROOT / ".data" / f"bench-{name}")
-    config.mtls = mtls
-    if not mtls:
-        config.dapr_config = _config_without_policy(config.data_dir.with_name(f"bench-{name}-config") / "config.yaml")
-    stack = Stack(config)
-    stack.down()
-    stack.wipe()
-    ports = SidecarPorts.free()
-    app = DaprApp(app_id=SERVICE_ID, ports=ports, app_argv=service_argv(), app_env={
-        "SERVICE_PORT": str(ports.app), "JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE,
-        "RATE_LIMIT_PER_MINUTE": "100000000", "LOG_LEVEL": "WARNING"})
+    policy_free = None if mtls else _config_without_policy(REPO_ROOT / ".data" / f"bench-{name}-config" / "config.yaml")
+    stack = fresh_stack(f"bench-{name}", mtls=mtls, dapr_config=policy_free)
+    config = stack.config
+    app = bench_app()
     gateway = stand_in(GATEWAY_ID, "tests.support.bystander:app")
     try:
         stack.up([app, gateway])

@@ -15,20 +15,21 @@ GATEWAY_ID = "api-gateway"  # on the access-control allow-list (components/confi
 INTRUDER_ID = "intruder"  # a mesh member on no list
 
 
-@pytest.fixture(scope="session")
-def gateway(service: Service) -> Iterator[DaprApp]:
-    app = stand_in(GATEWAY_ID, "tests.support.bystander:app")
+def neighbour(service: Service, app_id: str) -> Iterator[DaprApp]:
+    app = stand_in(app_id, "tests.support.bystander:app")
     service.stack.start_dapr_app(app)
     yield app
-    service.stack.stop_dapr_app(GATEWAY_ID)
+    service.stack.stop_dapr_app(app_id)
+
+
+@pytest.fixture(scope="session")
+def gateway(service: Service) -> Iterator[DaprApp]:
+    yield from neighbour(service, GATEWAY_ID)
 
 
 @pytest.fixture(scope="session")
 def intruder(service: Service) -> Iterator[DaprApp]:
-    app = stand_in(INTRUDER_ID, "tests.support.bystander:app")
-    service.stack.start_dapr_app(app)
-    yield app
-    service.stack.stop_dapr_app(INTRUDER_ID)
+    yield from neighbour(service, INTRUDER_ID)
 
 
 @pytest.fixture
