@@ -25,6 +25,7 @@ from actors.interface import ACTOR_TYPE, CustomerActorInterface
 from bench.stacks import bench_app, fresh_stack
 from bench.stats import Measurement
 from devstack.stack import DaprApp, Stack
+from tests.support.service import ORDER_SERVICE_ID, stand_in
 from tests.support.tokens import bearer
 
 HEADERS = bearer("svc:bench", "customers:admin")
@@ -50,8 +51,10 @@ def ok(response: httpx.Response) -> None:
         raise RuntimeError(f"{response.request.method} {response.request.url}: {response.status_code} {response.text}")
 
 
-async def run(app: DaprApp, stack: Stack, requests: int, concurrency: int, events: int) -> None:
+async def run(app: DaprApp, producer: DaprApp, stack: Stack, requests: int, concurrency: int, events: int) -> None:
     dapr = f"http://127.0.0.1:{app.ports.http}"
+    # Orders are published as the Order Service publishes them: only it may (pub/sub scopes).
+    producer_dapr = f"http://127.0.0.1:{producer.ports.http}"
     invoke = f"{dapr}/v1.0/invoke/customer-service/method"
     direct = f"http://127.0.0.1:{app.ports.app}"
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100),
@@ -92,7 +95,7 @@ async def run(app: DaprApp, stack: Stack, requests: int, concurrency: int, event
         print(sdk.line())
         print((await measure("pooled httpx client get", calls, 1,
                              lambda i: _put_actor(http, dapr, pick(i), "get"))).line(sdk))
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=stack.config.dapr_headers) as session:
             async def aiohttp_get(i: int) -> None:
                 url = f"{dapr}/v1.0/actors/{ACTOR_TYPE}/{pick(i)}/method/get"
                 async with session.put(url, data=b"") as response:
@@ -107,7 +110,7 @@ async def run(app: DaprApp, stack: Stack, requests: int, concurrency: int, event
         before = await pool.fetchval("SELECT count(*) FROM customer_orders")
         started = time.perf_counter()
         publish = await measure("baseline: publish only (daprd accepts)", events, concurrency,
-                                lambda i: _post(http, f"{dapr}/v1.0/publish/pubsub/orders.order.completed", {
+                                lambda i: _post(http, f"{producer_dapr}/v1.0/publish/pubsub/orders.order.completed", {
                                     "eventId": f"evt_{uuid.uuid4().hex}", "data": {
                                         "orderId": f"ord_{uuid.uuid4().hex}", "customerId": pick(i),
                                         "amount": "25.00", "currency": "USD",
@@ -147,10 +150,11 @@ def main() -> None:
     app = bench_app()
     ports = app.ports
     try:
-        stack.up([app])
+        producer = stand_in(ORDER_SERVICE_ID, "tests.support.order_service:app")
+        stack.up([app, producer])
         dapr_settings.DAPR_HTTP_PORT = ports.http  # type: ignore[attr-defined]  # read by the SDK's ActorProxy
         dapr_settings.DAPR_API_TOKEN = stack.config.dapr_api_token  # type: ignore[attr-defined]
-        asyncio.run(run(app, stack, args.requests, args.concurrency, args.events))
+        asyncio.run(run(app, producer, stack, args.requests, args.concurrency, args.events))
     finally:
         stack.down()
 
