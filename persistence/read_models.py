@@ -80,7 +80,18 @@ class ReadModels:
         return {"total": sum(tiers.values()), "tiers": tiers, "segments": segments}
 
     async def search(self, criteria: CustomerSearch) -> SearchPage:
-        return await search_customers(self._store, criteria)
+        sql, args = criteria.query()
+        async with self._store.connection() as conn:
+            rows = await conn.fetch(sql, *args)
+        page = rows[:criteria.limit]
+        customers = [{
+            "id": customer_id_of(r["id"]), "email": r["email"],
+            "profile": {"firstName": r["first_name"], "lastName": r["last_name"]},
+            "status": r["status"], "tier": r["tier"], "segment": r["segment"],
+            "registrationDate": iso(r["registration_date"]), "lastOrderDate": iso(r["last_order_date"]),
+        } for r in page]
+        more = len(rows) > criteria.limit
+        return SearchPage(customers, (page[-1]["registration_date"], page[-1]["id"]) if more else None)
 
     async def analytics(self, customer_id: str, now: datetime) -> dict[str, Any]:
         """Activity counts by type over 30/90/365 days, last activity, and order cadence."""
@@ -221,18 +232,3 @@ def _escape_like(text: str) -> str:
 
 def _like_prefix(text: str) -> str:
     return _escape_like(text) + "%"
-
-
-async def search_customers(store: Store, criteria: CustomerSearch) -> SearchPage:
-    sql, args = criteria.query()
-    async with store.connection() as conn:
-        rows = await conn.fetch(sql, *args)
-    page = rows[:criteria.limit]
-    customers = [{
-        "id": customer_id_of(r["id"]), "email": r["email"],
-        "profile": {"firstName": r["first_name"], "lastName": r["last_name"]},
-        "status": r["status"], "tier": r["tier"], "segment": r["segment"],
-        "registrationDate": iso(r["registration_date"]), "lastOrderDate": iso(r["last_order_date"]),
-    } for r in page]
-    more = len(rows) > criteria.limit
-    return SearchPage(customers, (page[-1]["registration_date"], page[-1]["id"]) if more else None)
