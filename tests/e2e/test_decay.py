@@ -28,8 +28,9 @@ def fast_clock(service: Service) -> Iterator[dict[str, str]]:
 
 
 def segment_of(service: Service, customer_id: str) -> str:
+    """The segment now; "unanswered" while a restarted app or sidecar is not serving yet (polled again)."""
     response = service.api("GET", f"/v1/customers/{customer_id}/segment")
-    return str(response.json()["data"]["segment"]["segment"])
+    return str(response.json()["data"]["segment"]["segment"]) if response.status_code == 200 else "unanswered"
 
 
 def transitions(service: Service, customer_id: str) -> list[tuple[str, str]]:

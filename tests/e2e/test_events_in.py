@@ -14,7 +14,7 @@ from tests.support.service import Service, events_for, wait_for
 
 def segment(service: Service, customer_id: str) -> dict[str, Any]:
     response = service.api("GET", f"/v1/customers/{customer_id}/segment")
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     return dict(response.json()["data"]["segment"])
 
 

@@ -92,7 +92,7 @@ def admin() -> dict[str, str]:
     return bearer("svc:e2e-admin", "customers:admin")
 
 
-def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition") -> Any:
+def wait_for(condition: Callable[[], Any], *, timeout: float = 45.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if value := condition():
