@@ -45,7 +45,7 @@ customer-service is running.
         elif args.command == "down":
             stack.down()
         else:
-            for name in ("placement", "scheduler", app.app_id, f"{app.app_id}-daprd", "redis"):
+            for name in ("sentry", "placement", "scheduler", app.app_id, f"{app.app_id}-daprd", "redis"):
                 pid = stack.process(name).pid()
                 print(f"{name:24} {f'running (pid {pid})' if pid else 'stopped'}")
             print(f"{'daprd healthy':24} {http_ok(f'http://127.0.0.1:{app.ports.http}/v1.0/healthz')}")
