@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from persistence.outbox import Outbox, OutboxListener
 from persistence.store import StoreUnavailable
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
 PERMANENT_FAILURE_ATTEMPTS = 3
+BACKLOG_MEASURE_SECONDS = 1.0
 
 
 class OutboxRelay:
@@ -33,6 +35,7 @@ class OutboxRelay:
         self._publisher = publisher
         self._idle_poll = idle_poll_seconds
         self._wake = asyncio.Event()
+        self._measured_at = float("-inf")
 
     async def run(self) -> None:
         listener: OutboxListener | None = None
@@ -42,9 +45,7 @@ class OutboxRelay:
                     listener = await self._listen(listener)
                 try:
                     published = await self.publish_pending()
-                    backlog, oldest = await self._outbox.backlog()
-                    OUTBOX_BACKLOG.set(backlog)
-                    OUTBOX_OLDEST_AGE.set(oldest)
+                    await self._measure_backlog()
                 except StoreUnavailable as exc:
                     log.warning("outbox relay: database unavailable: %s", exc)
                     published = 0
@@ -55,6 +56,16 @@ class OutboxRelay:
         finally:
             if listener is not None:
                 listener.close()
+
+    async def _measure_backlog(self) -> None:
+        """The backlog gauges, at most once a second: under load the relay loops far more often."""
+        now = time.monotonic()
+        if now - self._measured_at < BACKLOG_MEASURE_SECONDS:
+            return
+        self._measured_at = now
+        backlog, oldest = await self._outbox.backlog()
+        OUTBOX_BACKLOG.set(backlog)
+        OUTBOX_OLDEST_AGE.set(oldest)
 
     async def _listen(self, previous: OutboxListener | None) -> OutboxListener | None:
         """A NOTIFY from each committing write wakes the relay at once; polling covers missed ones and
