@@ -214,7 +214,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         """Recomputes the segment at today's date (decay), publishing a change only if there is one."""
         change = self._turn.existing().reviewed(self._turn.now(), self._deps.default_tier)
         if change is None:
-            await self._turn.schedule_review()
+            await self._turn.schedule_review(record=True)
             return m.Reviewed(changed=False)
         await self._turn.apply(change, m.RequestOrigin(correlation_id=f"review_{self.id.id}").domain())
         return m.Reviewed(changed=True)

@@ -185,15 +185,19 @@ class Turn:
             await self._deps.views.put_addresses(self._id, after.addresses.to_list())
         return True
 
-    async def schedule_review(self) -> None:
-        """Keeps one reminder at the customer's next segment boundary (Dapr's scheduler persists it), and
-        the boundary in PostgreSQL, where the segment sweep looks for reviews a reminder missed."""
+    async def schedule_review(self, *, record: bool = False) -> None:
+        """Keeps one reminder at the customer's next segment boundary (Dapr's scheduler persists it).
+
+        PostgreSQL keeps the boundary too (next_review_at, where the segment sweep looks for reviews a
+        reminder missed); a commit that changes the segment writes it. `record` writes it when nothing
+        was committed: a review that changed nothing must still move it past today."""
         if self.aggregate is None:
             return
         boundary = next_boundary(self.aggregate.segment.metrics, self.now())
         if boundary == self._review_at:
             return
-        await self._deps.records.set_next_review(self._id, boundary)
+        if record:
+            await self._deps.records.set_next_review(self._id, boundary)
         # One second past the boundary, so the rules see it crossed whatever the clock's rounding.
         await self._set_reminder(None if boundary is None
                                  else self._deps.clock.wall_delay(boundary) + timedelta(seconds=1))
@@ -258,9 +262,8 @@ class Turn:
 
     async def purge(self) -> None:
         """After erasure: no copy of the customer in actor state, scheduler, cache, sessions or the pub/sub
-        streams. Every
-        step runs even if an earlier one failed; if any failed, the call fails and a retried erasure
-        purges again."""
+        streams. Every step runs even if an earlier one failed; if any failed, the call fails and a
+        retried erasure purges again."""
         steps: dict[str, Callable[[], Awaitable[Any]]] = {
             "actor state": self._remove_state,
             "reminder": lambda: self._set_reminder(None),

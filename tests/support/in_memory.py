@@ -20,6 +20,7 @@ from actors.turn import Turn
 from domain.activity import Origin
 from domain.aggregate import Change, CustomerAggregate
 from domain.errors import DomainError, ErrorCode
+from domain.segmentation import next_boundary
 
 
 class InMemoryActorState:
@@ -105,6 +106,8 @@ class InMemoryRecords:
                                           or stored.customer.version != change.before.customer.version):
             raise DomainError(ErrorCode.PRECONDITION_FAILED, "the customer was changed by another request")
         self.customers[change.customer_id] = change.after
+        if change.segment_changed:  # as the store writes next_review_at with the segment
+            self.next_reviews[change.customer_id] = next_boundary(change.after.segment.metrics, change.at)
         if change.password_hash is not None:
             self.password_hashes[change.customer_id] = change.password_hash
         self.commits.append((change, origin))
