@@ -11,7 +11,7 @@ from api.access import AccountCreator, ReadCustomer, ReadOwnCustomer, WriteCusto
 from api.auth import Principal
 from api.dependencies import Actors, Cache, Hashing, Origin, Policy, Throttle
 from api.schemas import ERRORS, ChangePasswordIn, CreateCustomerIn, CustomerData, Envelope, UpdateCustomerIn, envelope
-from api.views import customer_view
+from api.views import customer_response, customer_view
 from domain.ids import new_customer_id
 from domain.validation import check_email, check_password
 
@@ -22,11 +22,6 @@ def consent_source(principal: Principal, how: str) -> str:
     """Who made a consent change, as recorded in its history: the customer, or the service subject."""
     who = "customer" if principal.is_customer else "service"
     return f"{how}:{who}:{principal.subject}"[:200]
-
-
-def _customer_response(view: m.CustomerView, response: Response) -> dict[str, Any]:
-    response.headers["ETag"] = view.etag
-    return envelope({"customer": view.customer})
 
 
 @router.post("", status_code=201, response_model=Envelope[CustomerData], responses=ERRORS,
@@ -42,12 +37,12 @@ async def create_customer(body: CreateCustomerIn, principal: AccountCreator, act
         preferences=body.preferences.changes(), consent_source=consent_source(principal, "registration"),
         origin=origin))
     response.headers["Location"] = f"/v1/customers/{customer_id}"
-    return _customer_response(view, response)
+    return customer_response(view, response)
 
 
 @router.get("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS, summary="Get a customer")
 async def get_customer(access: ReadCustomer, actors: Actors, cache: Cache, response: Response) -> dict[str, Any]:
-    return _customer_response(await customer_view(cache, actors, access.customer_id), response)
+    return customer_response(await customer_view(cache, actors, access.customer_id), response)
 
 
 @router.put("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS,
@@ -62,14 +57,14 @@ async def update_customer(access: WriteCustomer, body: UpdateCustomerIn, actors:
         if_match=if_match,
         source=consent_source(principal, "update"),
         origin=origin))
-    return _customer_response(view, response)
+    return customer_response(view, response)
 
 
 @router.delete("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS,
                summary="Deactivate a customer account (idempotent)")
 async def deactivate_customer(access: WriteOwnCustomer, actors: Actors, origin: Origin,
                               response: Response) -> dict[str, Any]:
-    return _customer_response(await actors.deactivate(access.customer_id, m.Deactivate(origin=origin)), response)
+    return customer_response(await actors.deactivate(access.customer_id, m.Deactivate(origin=origin)), response)
 
 
 @router.get("/{customer_id}/export", responses=ERRORS,
@@ -90,7 +85,8 @@ async def erase_customer(access: WriteOwnCustomer, actors: Actors, origin: Origi
 async def change_password(access: WriteOwnCustomer, body: ChangePasswordIn, actors: Actors, throttle: Throttle,
                           origin: Origin) -> Response:
     # Counted before the current password is checked, like a login: no unlimited guessing here either.
-    await throttle.attempt(account=access.customer_id, client=origin.ip_address)
+    # Per account only: the client address seen here is the caller's sidecar, shared by every caller.
+    await throttle.attempt(account=access.customer_id, client=None)
     await actors.change_password(access.customer_id, m.ChangePassword(
         current_password=body.current_password, new_password=body.new_password, origin=origin))
     await throttle.succeeded(account=access.customer_id)

@@ -10,15 +10,11 @@ from fastapi import APIRouter, Response
 from actors import messages as m
 from api.access import AdminCustomer, CredentialsCustomer, WriteOwnCustomer
 from api.dependencies import Actors, Origin, Throttle
-from api.schemas import ERRORS, CustomerData, Envelope, ReactivateIn, SuspensionIn, VerificationIn, envelope
+from api.schemas import ERRORS, CustomerData, Envelope, ReactivateIn, SuspensionIn, VerificationIn
+from api.views import customer_response
 from domain.errors import invalid
 
 router = APIRouter(prefix="/v1/customers", tags=["lifecycle"])
-
-
-def _customer(view: m.CustomerView, response: Response) -> dict[str, Any]:
-    response.headers["ETag"] = view.etag
-    return envelope({"customer": view.customer})
 
 
 @router.post("/{customer_id}/reactivation", response_model=Envelope[CustomerData], responses=ERRORS,
@@ -29,19 +25,19 @@ async def reactivate(access: WriteOwnCustomer, body: ReactivateIn, actors: Actor
     if not by_admin:
         if body.password is None:
             raise invalid("password", "the owner reactivates with a fresh password check")
-        await throttle.attempt(account=access.customer_id, client=origin.ip_address)
+        await throttle.attempt(account=access.customer_id, client=None)  # per account, as a password change
     view = await actors.reactivate(access.customer_id, m.Reactivate(
         password=None if by_admin else body.password, origin=origin))
     if not by_admin:
         await throttle.succeeded(account=access.customer_id)
-    return _customer(view, response)
+    return customer_response(view, response)
 
 
 @router.post("/{customer_id}/suspension", response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Suspend a customer, with a reason (admin): no login, no change; services still read")
 async def suspend(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin,
                   response: Response) -> dict[str, Any]:
-    return _customer(await actors.suspend(access.customer_id, m.Suspend(
+    return customer_response(await actors.suspend(access.customer_id, m.Suspend(
         reason=body.reason, set_by=access.principal.subject, origin=origin)), response)
 
 
@@ -49,7 +45,7 @@ async def suspend(access: AdminCustomer, body: SuspensionIn, actors: Actors, ori
                summary="Lift a suspension, with a reason (admin)")
 async def lift_suspension(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin,
                           response: Response) -> dict[str, Any]:
-    return _customer(await actors.lift_suspension(access.customer_id, m.LiftSuspension(
+    return customer_response(await actors.lift_suspension(access.customer_id, m.LiftSuspension(
         reason=body.reason, set_by=access.principal.subject, origin=origin)), response)
 
 
@@ -57,5 +53,5 @@ async def lift_suspension(access: AdminCustomer, body: SuspensionIn, actors: Act
              summary="Mark the email address or phone number verified (scope customers:credentials)")
 async def verify(access: CredentialsCustomer, body: VerificationIn, actors: Actors, origin: Origin,
                  response: Response) -> dict[str, Any]:
-    return _customer(await actors.verify(access.customer_id, m.Verify(channel=body.channel, origin=origin)),
+    return customer_response(await actors.verify(access.customer_id, m.Verify(channel=body.channel, origin=origin)),
                      response)

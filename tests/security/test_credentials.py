@@ -111,3 +111,18 @@ def test_login_time_does_not_tell_whether_an_email_is_registered(service: Servic
     # Both paths verify one argon2 hash; the known path adds an actor call, a few milliseconds.
     assert abs(known_median - unknown_median) < 0.25 * max(known_median, unknown_median), \
         (known_median, unknown_median)
+
+
+def test_one_customers_guesses_do_not_hold_back_anothers_password_change(service: Service) -> None:
+    """Password changes arrive from the caller's sidecar, one address for everyone: counted per account."""
+    for _ in range(MAX_PER_CLIENT // (MAX_LOGIN_ATTEMPTS - 1)):
+        guesser = service.create_customer()
+        for i in range(MAX_LOGIN_ATTEMPTS - 1):
+            service.api("PUT", f"/v1/customers/{guesser['id']}/password",
+                        token=bearer(guesser["id"], "customers:write"),
+                        json={"currentPassword": f"Guess-{i}-Passw0rd!", "newPassword": "Another-Passw0rd!"})
+    customer = service.create_customer()
+    changed = service.api("PUT", f"/v1/customers/{customer['id']}/password",
+                          token=bearer(customer["id"], "customers:write"),
+                          json={"currentPassword": PASSWORD, "newPassword": "Another-Passw0rd!"})
+    assert changed.status_code == 204, changed.text
