@@ -3,8 +3,8 @@
 Every route under /v1 takes exactly one of the access dependencies below; `unguarded_routes` finds
 any that does not, and the app refuses to start with one (see `service.main`). Each dependency
 verifies the bearer token, charges the caller's rate limit (per customer it acts for, see
-api/ratelimit.py), checks the scope, and, for a customer's
-record, that the caller may reach that customer and that the id can name one (else 404).
+api/ratelimit.py), checks the scope, and, for a customer's record, that the caller may reach that
+customer and that the id can name one (else 404).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ here only cap what is read: the domain's rules decide what is valid.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator
 from pydantic.alias_generators import to_camel
 
 from actors.messages import CustomerRepresentation
@@ -22,16 +22,23 @@ from domain.validation import OVERRIDE_REASON_LIMITS, PREFERENCE_LIMITS, PROFILE
 T = TypeVar("T")
 
 
+def refuse_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL, and no field of ours has a use for it: bodies and query strings."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+NulFree = Annotated[str, AfterValidator(refuse_nul)]
+
+
 class Body(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
-        """PostgreSQL text cannot hold NUL, and no field of ours has a use for control characters."""
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        return value
+        return refuse_nul(value)
 
     def changes(self) -> dict[str, Any]:
         """Only the fields the client sent, camelCase, JSON-ready (a partial update)."""

@@ -1,16 +1,25 @@
-"""Reads served from the view cache when it has the customer's view, else from the actor (which
-refreshes the cache as it answers)."""
+"""The customer's views: served from the view cache when it has them, else from the actor (which
+refreshes the cache as it answers), and the customer's envelope."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from fastapi import Response
+
 from actors.client import CustomerActorClient
 from actors.messages import CustomerView
+from api.schemas import envelope
 from domain.clock import parse_iso
 from domain.segmentation import days_since
 from persistence.cache import ViewCache
+
+
+def customer_response(view: CustomerView, response: Response) -> dict[str, Any]:
+    """The customer's envelope, with its version as the ETag."""
+    response.headers["ETag"] = view.etag
+    return envelope({"customer": view.customer})
 
 
 async def customer_view(cache: ViewCache, actors: CustomerActorClient, customer_id: str) -> CustomerView:

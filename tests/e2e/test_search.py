@@ -74,3 +74,6 @@ def test_search_is_for_admins_and_refuses_bad_cursors(service: Service) -> None:
     assert bad.status_code == 400
     assert bad.json()["error"]["details"][0]["field"] == "cursor"
     assert service.api("GET", "/v1/customers", params={"limit": 1000}).status_code == 400
+    nul = service.api("GET", "/v1/customers", params={"q": "ab\x00c"})
+    assert nul.status_code == 400
+    assert nul.json()["error"]["code"] == "VALIDATION_FAILED"
