@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from actors import messages as m
 from api.access import ReadCustomer, WriteCustomer
 from api.dependencies import Actors, Cache, Origin
-from api.schemas import ERRORS, AddressIn, envelope
+from api.schemas import ERRORS, AddressIn, envelope, json_response
 from api.views import address_book
 from domain.addresses import address_not_found
 from domain.ids import address_uuid
@@ -24,8 +24,8 @@ def valid_address_id(address_id: str) -> str:
 
 
 @router.get("/{customer_id}/addresses", responses=ERRORS, summary="The customer's address book")
-async def list_addresses(access: ReadCustomer, actors: Actors, cache: Cache) -> dict[str, Any]:
-    return envelope({"addresses": await address_book(cache, actors, access.customer_id)})
+async def list_addresses(access: ReadCustomer, actors: Actors, cache: Cache) -> Response:
+    return json_response({"addresses": await address_book(cache, actors, access.customer_id)})
 
 
 @router.post("/{customer_id}/addresses", status_code=201, responses=ERRORS, summary="Add an address")

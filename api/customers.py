@@ -27,7 +27,7 @@ def consent_source(principal: Principal, how: str) -> str:
 @router.post("", status_code=201, response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Create a customer account")
 async def create_customer(body: CreateCustomerIn, principal: AccountCreator, actors: Actors, policy: Policy,
-                          hashing: Hashing, origin: Origin, response: Response) -> dict[str, Any]:
+                          hashing: Hashing, origin: Origin) -> Response:
     email = check_email(body.email)
     check_password(body.password, min_length=policy.password_min_length, email=email)
     password_hash = await hashing.hash(body.password)
@@ -36,20 +36,18 @@ async def create_customer(body: CreateCustomerIn, principal: AccountCreator, act
         email=email, password_hash=password_hash, profile=body.profile.changes(),
         preferences=body.preferences.changes(), consent_source=consent_source(principal, "registration"),
         origin=origin))
-    response.headers["Location"] = f"/v1/customers/{customer_id}"
-    return customer_response(view, response)
+    return customer_response(view, status_code=201, headers={"Location": f"/v1/customers/{customer_id}"})
 
 
 @router.get("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS, summary="Get a customer")
-async def get_customer(access: ReadCustomer, actors: Actors, cache: Cache, response: Response) -> dict[str, Any]:
-    return customer_response(await customer_view(cache, actors, access.customer_id), response)
+async def get_customer(access: ReadCustomer, actors: Actors, cache: Cache) -> Response:
+    return customer_response(await customer_view(cache, actors, access.customer_id))
 
 
 @router.put("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS,
             summary="Update profile and preferences (partial; nested preferences merge)")
 async def update_customer(access: WriteCustomer, body: UpdateCustomerIn, actors: Actors, origin: Origin,
-                          response: Response,
-                          if_match: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+                          if_match: Annotated[str | None, Header()] = None) -> Response:
     principal = access.principal
     changes = body.changes()
     view = await actors.update(access.customer_id, m.UpdateCustomer(
@@ -57,14 +55,13 @@ async def update_customer(access: WriteCustomer, body: UpdateCustomerIn, actors:
         if_match=if_match,
         source=consent_source(principal, "update"),
         origin=origin))
-    return customer_response(view, response)
+    return customer_response(view)
 
 
 @router.delete("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS,
                summary="Deactivate a customer account (idempotent)")
-async def deactivate_customer(access: WriteOwnCustomer, actors: Actors, origin: Origin,
-                              response: Response) -> dict[str, Any]:
-    return customer_response(await actors.deactivate(access.customer_id, m.Deactivate(origin=origin)), response)
+async def deactivate_customer(access: WriteOwnCustomer, actors: Actors, origin: Origin) -> Response:
+    return customer_response(await actors.deactivate(access.customer_id, m.Deactivate(origin=origin)))
 
 
 @router.get("/{customer_id}/export", responses=ERRORS,

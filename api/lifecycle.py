@@ -3,8 +3,6 @@ verification flags (see domain/customer.py for which transition applies from whi
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 
 from actors import messages as m
@@ -20,7 +18,7 @@ router = APIRouter(prefix="/v1/customers", tags=["lifecycle"])
 @router.post("/{customer_id}/reactivation", response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Reactivate an inactive account: the owner with its password, or an admin")
 async def reactivate(access: WriteOwnCustomer, body: ReactivateIn, actors: Actors, throttle: Throttle,
-                     origin: Origin, response: Response) -> dict[str, Any]:
+                     origin: Origin) -> Response:
     by_admin = access.principal.is_admin and access.principal.subject != access.customer_id
     if not by_admin:
         if body.password is None:
@@ -30,28 +28,24 @@ async def reactivate(access: WriteOwnCustomer, body: ReactivateIn, actors: Actor
         password=None if by_admin else body.password, origin=origin))
     if not by_admin:
         await throttle.succeeded(account=access.customer_id)
-    return customer_response(view, response)
+    return customer_response(view)
 
 
 @router.post("/{customer_id}/suspension", response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Suspend a customer, with a reason (admin): no login, no change; services still read")
-async def suspend(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin,
-                  response: Response) -> dict[str, Any]:
+async def suspend(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin) -> Response:
     return customer_response(await actors.suspend(access.customer_id, m.Suspend(
-        reason=body.reason, set_by=access.principal.subject, origin=origin)), response)
+        reason=body.reason, set_by=access.principal.subject, origin=origin)))
 
 
 @router.delete("/{customer_id}/suspension", response_model=Envelope[CustomerData], responses=ERRORS,
                summary="Lift a suspension, with a reason (admin)")
-async def lift_suspension(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin,
-                          response: Response) -> dict[str, Any]:
+async def lift_suspension(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin) -> Response:
     return customer_response(await actors.lift_suspension(access.customer_id, m.LiftSuspension(
-        reason=body.reason, set_by=access.principal.subject, origin=origin)), response)
+        reason=body.reason, set_by=access.principal.subject, origin=origin)))
 
 
 @router.post("/{customer_id}/verification", response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Mark the email address or phone number verified (scope customers:credentials)")
-async def verify(access: CredentialsCustomer, body: VerificationIn, actors: Actors, origin: Origin,
-                 response: Response) -> dict[str, Any]:
-    return customer_response(await actors.verify(access.customer_id, m.Verify(channel=body.channel, origin=origin)),
-                     response)
+async def verify(access: CredentialsCustomer, body: VerificationIn, actors: Actors, origin: Origin) -> Response:
+    return customer_response(await actors.verify(access.customer_id, m.Verify(channel=body.channel, origin=origin)))

@@ -16,6 +16,19 @@ from telemetry.metrics import LOGIN_LOCKOUTS, RATE_LIMITED
 log = logging.getLogger(__name__)
 
 
+# For each (this minute's key, last minute's key) pair: count the request in this minute (kept two
+# minutes, so the next minute can read it), and read last minute's count.
+COUNT_SCRIPT = """
+local counts = {}
+for i = 1, #KEYS, 2 do
+  counts[i] = redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], 120)
+  counts[i + 1] = tonumber(redis.call('GET', KEYS[i + 1]) or '0')
+end
+return counts
+"""
+
+
 class RateLimiter:
     """Requests per user per minute, as a sliding window (this minute's count plus the part of the last
     minute's count that still overlaps the window), shared by every replica.
@@ -30,6 +43,8 @@ class RateLimiter:
         self._redis = redis
         self._limit = per_minute
         self._service_limit = service_per_minute
+        # One round trip and one command for every budget of a request (EVALSHA, loaded once).
+        self._count = redis.register_script(COUNT_SCRIPT)
 
     async def check(self, subject: str, *, is_customer: bool, customer_id: str | None) -> None:
         budgets: list[tuple[str, int]] = []
@@ -41,19 +56,17 @@ class RateLimiter:
             budgets.append((f"service:{subject}", self._service_limit))
         now = time.time()
         window, elapsed = int(now // 60), now % 60
+        keys = []
+        for key, _ in budgets:
+            keys += [f"customers:ratelimit:{key}:{window}", f"customers:ratelimit:{key}:{window - 1}"]
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for key, _ in budgets:
-                    pipe.incr(f"customers:ratelimit:{key}:{window}")
-                    pipe.expire(f"customers:ratelimit:{key}:{window}", 120)
-                    pipe.get(f"customers:ratelimit:{key}:{window - 1}")
-                results = await pipe.execute()
+            results = await self._count(keys=keys)
         except RedisError as exc:
             # Failing open: an unavailable limiter must not take the customer API down with it.
             log.warning("rate limiter unavailable, request allowed: %s", exc)
             return
         for index, (_, limit) in enumerate(budgets):
-            current, previous = int(results[index * 3]), int(results[index * 3 + 2] or 0)
+            current, previous = int(results[index * 2]), int(results[index * 2 + 1] or 0)
             if previous * (60 - elapsed) / 60 + current > limit:
                 RATE_LIMITED.inc()
                 raise DomainError(ErrorCode.RATE_LIMITED, f"more than {limit} requests a minute",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from actors import messages as m
 from actors.client import ActorUnavailable
 from api.access import Admin, AdminCustomer, ReadCustomer
 from api.dependencies import Actors, Cache, Origin, Policy, Reads
-from api.schemas import ERRORS, SegmentOverrideIn, envelope
+from api.schemas import ERRORS, SegmentOverrideIn, envelope, json_response
 from api.views import segment_view
 from domain.errors import DomainError, ErrorCode, invalid
 
@@ -29,8 +29,8 @@ async def segment_counts(_: Admin, reads: Reads) -> dict[str, Any]:
 
 
 @router.get("/{customer_id}/segment", responses=ERRORS, summary="Tier, segment, metrics and qualifications")
-async def get_segment(access: ReadCustomer, actors: Actors, cache: Cache, policy: Policy) -> dict[str, Any]:
-    return envelope({"segment": await segment_view(cache, actors, access.customer_id, policy.clock.now())})
+async def get_segment(access: ReadCustomer, actors: Actors, cache: Cache, policy: Policy) -> Response:
+    return json_response({"segment": await segment_view(cache, actors, access.customer_id, policy.clock.now())})
 
 
 @router.put("/{customer_id}/segment", responses=ERRORS,

@@ -3,6 +3,7 @@ refreshes the cache as it answers), and the customer's envelope."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -10,21 +11,24 @@ from fastapi import Response
 
 from actors.client import CustomerActorClient
 from actors.messages import CustomerView
-from api.schemas import envelope
+from api.schemas import json_response
 from domain.clock import parse_iso
 from domain.segmentation import days_since
 from persistence.cache import ViewCache
 
 
-def customer_response(view: CustomerView, response: Response) -> dict[str, Any]:
+def customer_response(view: CustomerView | Mapping[str, Any], *, status_code: int = 200,
+                      headers: Mapping[str, str] | None = None) -> Response:
     """The customer's envelope, with its version as the ETag."""
-    response.headers["ETag"] = view.etag
-    return envelope({"customer": view.customer})
+    shaped = view.model_dump(mode="json") if isinstance(view, CustomerView) else view
+    return json_response({"customer": shaped["customer"]}, status_code=status_code,
+                         headers={"ETag": shaped["etag"], **(headers or {})})
 
 
-async def customer_view(cache: ViewCache, actors: CustomerActorClient, customer_id: str) -> CustomerView:
+async def customer_view(cache: ViewCache, actors: CustomerActorClient, customer_id: str) -> Mapping[str, Any]:
+    """The customer view as JSON: the cached one as cached (the actor wrote it from the same model)."""
     cached = await cache.get_profile(customer_id)
-    return CustomerView.model_validate(cached) if cached is not None else await actors.get(customer_id)
+    return cached if cached is not None else (await actors.get(customer_id)).model_dump(mode="json")
 
 
 async def segment_view(cache: ViewCache, actors: CustomerActorClient, customer_id: str,

@@ -1,9 +1,25 @@
-"""Benchmarks of customer-service through real daprd, each against a baseline measured in the same run.
+"""The service's throughput and latency under wrk, each figure beside the same run's ceiling.
 
-  .venv/bin/python -m bench [--requests N] [--concurrency C] [--events E]
+    .venv/bin/python -m bench [--replicas 1 2] [--seconds 10] [--connections 16] [--customers 200] [--hold]
 
-Starts its own stack (PostgreSQL, Redis, placement, scheduler, daprd, the app) on free ports under
-.data/bench, and stops it at the end. Numbers are for this machine (2 cores shared by every process).
+For each replica count, starts a fresh stack of its own (.data/bench: PostgreSQL, Redis, sentry,
+placement, scheduler, N customer-service replicas each with its daprd, an api-gateway caller app and
+the order-service producer, every one with its own daprd), creates the customers, reads each once (the
+view cache holds it from there), and drives with wrk (1 thread, C connections, S seconds each):
+
+  ceiling     GET /health/live: the app's trivial route, through the same daprds
+  GET         GET /v1/customers/{id}, round robin over the customers
+  PUT         PUT /v1/customers/{id} (acknowledged = committed in PostgreSQL)
+  mixed       70% GET customer, 10% GET segment, 10% GET addresses, 10% PUT
+  events      orders.order.completed published through the order service's daprd, measured from the
+              first publish until PostgreSQL holds every order and the books add up
+
+REST load goes the way the mesh sends it: wrk -> the caller's daprd (app id api-gateway) -> Dapr's
+name resolution -> a customer-service replica's daprd -> the app. With one replica the run also
+measures the service's own daprd as the entry (a sidecar invoking its own app id always calls its
+local app). The rate limiter runs on every request with its limits raised to 100,000,000 a minute (all
+requests carry one admin subject). The service's own cache counters give the mixed run's hit ratio.
+`--hold` keeps the first stack up after seeding (for py-spy) until Enter.
 """
 
 from __future__ import annotations
@@ -12,151 +28,176 @@ import argparse
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-import aiohttp
 import asyncpg
 import httpx
-from dapr.actor import ActorId, ActorProxy
-from dapr.conf import settings as dapr_settings
 
-from actors.interface import ACTOR_TYPE, CustomerActorInterface
 from bench.stacks import bench_app, fresh_stack
-from bench.stats import Measurement
+from bench.wrk import Load, script, wrk
 from devstack.stack import DaprApp, Stack
-from tests.support.service import ORDER_SERVICE_ID, stand_in
+from tests.support.service import ORDER_SERVICE_ID, SERVICE_ID, stand_in
 from tests.support.tokens import bearer
 
-HEADERS = bearer("svc:bench", "customers:admin")
+GATEWAY_ID = "api-gateway"
+ADMIN = bearer("svc:bench", "customers:admin")
+ORDER_AMOUNT = 25
 
 
-async def measure(name: str, total: int, concurrency: int, call: Callable[[int], Awaitable[None]]) -> Measurement:
-    latencies: list[float] = []
-    queue = iter(range(total))
+@dataclass
+class Mesh:
+    stack: Stack
+    replicas: list[DaprApp]
+    gateway: DaprApp
+    producer: DaprApp
+    ids_file: Path
 
-    async def worker() -> None:
-        for i in queue:
-            started = time.perf_counter()
-            await call(i)
-            latencies.append((time.perf_counter() - started) * 1000)
+    def invoke(self, via: DaprApp) -> str:
+        return f"http://127.0.0.1:{via.ports.http}/v1.0/invoke/{SERVICE_ID}/method"
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Measurement(name, latencies, time.perf_counter() - started)
-
-
-def ok(response: httpx.Response) -> None:
-    if response.status_code >= 400:
-        raise RuntimeError(f"{response.request.method} {response.request.url}: {response.status_code} {response.text}")
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**self.stack.config.dapr_headers, **ADMIN}
 
 
-async def run(app: DaprApp, producer: DaprApp, stack: Stack, requests: int, concurrency: int, events: int) -> None:
-    dapr = f"http://127.0.0.1:{app.ports.http}"
-    # Orders are published as the Order Service publishes them: only it may (pub/sub scopes).
-    producer_dapr = f"http://127.0.0.1:{producer.ports.http}"
-    invoke = f"{dapr}/v1.0/invoke/customer-service/method"
-    direct = f"http://127.0.0.1:{app.ports.app}"
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100),
-                                 headers=stack.config.dapr_headers) as http:
-        customers = []
-        for _ in range(max(concurrency, 20)):
-            response = await http.post(f"{invoke}/v1/customers", headers=HEADERS, json={
-                "email": f"bench-{uuid.uuid4().hex[:10]}@example.com", "password": "Bench-Passw0rd!"})
-            ok(response)
-            customers.append(str(response.json()["data"]["customer"]["id"]))
-
-        def pick(i: int) -> str:
-            return customers[i % len(customers)]
-
-        for label, n, workers in (("one at a time", min(requests, 300), 1),
-                                  (f"concurrency {concurrency}", requests, concurrency)):
-            print(f"\n== REST through daprd, {n} requests, {label}")
-            floor = await measure("baseline: GET /health/live via daprd", n, workers,
-                                  lambda i: _get(http, f"{invoke}/health/live"))
-            print(floor.line())
-            for name, call in (
-                ("GET customer, direct to app (no daprd)", lambda i: _get(http, f"{direct}/v1/customers/{pick(i)}")),
-                ("GET customer via daprd (cache hit)", lambda i: _get(http, f"{invoke}/v1/customers/{pick(i)}")),
-                ("GET segment: daprd actor call (no cache)", lambda i: _put_actor(http, dapr, pick(i), "get_segment")),
-                ("PUT customer via daprd (actor+PG+state)",
-                 lambda i: _put(http, f"{invoke}/v1/customers/{pick(i)}", {"profile": {"firstName": f"N{i}"}})),
-            ):
-                print((await measure(name, n, workers, call)).line(floor))
-
-        calls = min(requests, 300)
-        print(f"\n== Actor calls through daprd: SDK ActorProxy vs pooled clients, {calls} calls each, serial")
-        proxies = {c: ActorProxy.create(ACTOR_TYPE, ActorId(c), CustomerActorInterface) for c in customers}
-
-        async def sdk_get(i: int) -> None:
-            await proxies[pick(i)].invoke_method("get")
-
-        sdk = await measure("baseline: SDK ActorProxy get", calls, 1, sdk_get)
-        print(sdk.line())
-        print((await measure("pooled httpx client get", calls, 1,
-                             lambda i: _put_actor(http, dapr, pick(i), "get"))).line(sdk))
-        async with aiohttp.ClientSession(headers=stack.config.dapr_headers) as session:
-            async def aiohttp_get(i: int) -> None:
-                url = f"{dapr}/v1.0/actors/{ACTOR_TYPE}/{pick(i)}/method/get"
-                async with session.put(url, data=b"") as response:
-                    await response.read()
-                    if response.status != 200:
-                        raise RuntimeError(f"actor call failed: {response.status}")
-
-            print((await measure("pooled aiohttp session get", calls, 1, aiohttp_get)).line(sdk))
-
-        print(f"\n== Event ingestion: {events} orders.order.completed through daprd pub/sub")
-        pool = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=2)
-        before = await pool.fetchval("SELECT count(*) FROM customer_orders")
-        started = time.perf_counter()
-        publish = await measure("baseline: publish only (daprd accepts)", events, concurrency,
-                                lambda i: _post(http, f"{producer_dapr}/v1.0/publish/pubsub/orders.order.completed", {
-                                    "eventId": f"evt_{uuid.uuid4().hex}", "data": {
-                                        "orderId": f"ord_{uuid.uuid4().hex}", "customerId": pick(i),
-                                        "amount": "25.00", "currency": "USD",
-                                        "completedAt": datetime.now(UTC).isoformat()}}))
-        print(publish.line())
-        while await pool.fetchval("SELECT count(*) FROM customer_orders") - before < events:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)  # polling the database is the measurement
-        elapsed = time.perf_counter() - started
-        await pool.close()
-        print(f"{'publish -> committed metrics (end to end)':44} n={events:5}  {events / elapsed:8.1f}/s  "
-              f"({elapsed:.2f} s for all; publishing alone ran at {publish.throughput:.1f}/s)")
+def start_mesh(replica_count: int, customers: int) -> Mesh:
+    stack = fresh_stack("bench")
+    first = bench_app()
+    replicas = [first, *(replace(bench_app(), replica=n) for n in range(2, replica_count + 1))]
+    gateway = stand_in(GATEWAY_ID, "tests.support.bystander:app")
+    producer = stand_in(ORDER_SERVICE_ID, "tests.support.order_service:app")
+    stack.up([*replicas, gateway, producer])
+    mesh = Mesh(stack, replicas, gateway, producer, stack.config.data_dir / "customer-ids")
+    with httpx.Client(timeout=30, headers=mesh.headers) as http:
+        ids = []
+        for _ in range(customers):
+            created = http.post(f"{mesh.invoke(gateway)}/v1/customers", json={
+                "email": f"bench-{uuid.uuid4().hex[:12]}@example.com", "password": "Bench-Passw0rd!"})
+            created.raise_for_status()
+            ids.append(created.json()["data"]["customer"]["id"])
+        for customer_id in ids:
+            http.get(f"{mesh.invoke(gateway)}/v1/customers/{customer_id}").raise_for_status()
+    mesh.ids_file.write_text("\n".join(ids) + "\n")
+    return mesh
 
 
-async def _get(http: httpx.AsyncClient, url: str) -> None:
-    ok(await http.get(url, headers=HEADERS))
+def cache_lookups(mesh: Mesh) -> tuple[float, float]:
+    """(hits, misses) summed over every replica's metrics endpoint."""
+    hits = misses = 0.0
+    for app in mesh.replicas:
+        text = httpx.get(f"http://127.0.0.1:{app.app_env['METRICS_PORT']}/metrics", timeout=10).text
+        for line in text.splitlines():
+            if line.startswith("customers_cache_lookups_total{"):
+                value = float(line.rsplit(" ", 1)[1])
+                if 'result="hit"' in line:
+                    hits += value
+                else:
+                    misses += value
+    return hits, misses
 
 
-async def _put(http: httpx.AsyncClient, url: str, body: dict[str, object]) -> None:
-    ok(await http.put(url, headers=HEADERS, json=body))
+async def _books(database_url: str, run: str) -> tuple[int, int]:
+    """(orders recorded for this run, customers whose metrics do not equal their orders' sum)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        recorded = await conn.fetchval("SELECT count(*) FROM customer_orders WHERE order_id LIKE $1", f"ord_{run}_%")
+        wrong = await conn.fetchval("""
+            SELECT count(*) FROM customer_segments s
+            LEFT JOIN (SELECT customer_id, sum(amount) AS spent, count(*) AS orders
+                       FROM customer_orders GROUP BY customer_id) o ON o.customer_id = s.customer_id
+            WHERE s.total_spent IS DISTINCT FROM coalesce(o.spent, 0)
+               OR s.order_count IS DISTINCT FROM coalesce(o.orders, 0)""")
+        return int(recorded), int(wrong)
+    finally:
+        await conn.close()
 
 
-async def _post(http: httpx.AsyncClient, url: str, body: dict[str, object]) -> None:
-    ok(await http.post(url, json=body))
+def events(mesh: Mesh, *, seconds: int, connections: int) -> Load:
+    """Publishes for `seconds`, then waits until every accepted event is committed; the rate is accepted
+    events over the whole time from first publish to last commit."""
+    run = uuid.uuid4().hex[:8]
+    publish_url = f"http://127.0.0.1:{mesh.producer.ports.http}/v1.0/publish/pubsub/orders.order.completed"
+    started = time.monotonic()
+    published = wrk("publish only (the producer's daprd accepts)", publish_url, headers=mesh.stack.config.dapr_headers,
+                    connections=connections, seconds=seconds, script=script("orders.lua"),
+                    script_args=[str(mesh.ids_file), run])
+    accepted = published.requests - published.errors
+    deadline = time.monotonic() + 300
+    while (recorded := asyncio.run(_books(mesh.stack.database_url, run))[0]) < accepted:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {recorded} of {accepted} published orders were recorded after 300 s")
+        time.sleep(0.2)
+    elapsed = time.monotonic() - started
+    recorded, wrong = asyncio.run(_books(mesh.stack.database_url, run))
+    print(f"   events: {accepted} accepted, {recorded} recorded, {wrong} customers whose metrics differ from their "
+          f"orders, {elapsed:.1f} s from first publish to last commit")
+    if recorded != accepted or wrong:
+        raise RuntimeError("the books do not add up")
+    return Load(f"events: publish -> committed metrics ({accepted})", accepted / elapsed, published.p50,
+                published.p95, published.p99, accepted, published.errors)
 
 
-async def _put_actor(http: httpx.AsyncClient, dapr: str, customer_id: str, method: str) -> None:
-    ok(await http.put(f"{dapr}/v1.0/actors/{ACTOR_TYPE}/{customer_id}/method/{method}", content=b""))
+def measure(mesh: Mesh, *, seconds: int, connections: int) -> list[tuple[Load, Load]]:
+    """Each load beside its ceiling: (ceiling, load) pairs."""
+    entries = [("caller's daprd", mesh.gateway)]
+    if len(mesh.replicas) == 1:
+        entries.append(("own daprd", mesh.replicas[0]))
+    rows: list[tuple[Load, Load]] = []
+    ids = str(mesh.ids_file)
+    for label, via in entries:
+        base = mesh.invoke(via)
+        ceiling = wrk(f"ceiling: GET /health/live via {label}", f"{base}/health/live", headers=mesh.headers,
+                      connections=connections, seconds=seconds)
+        print(ceiling.line())
+        modes = ["get", "put", "mixed"] if via is mesh.gateway else ["get"]
+        for mode in modes:
+            before = cache_lookups(mesh)
+            load = wrk(f"{mode}: via {label}", base, headers=mesh.headers, connections=connections, seconds=seconds,
+                       script=script("customers.lua"), script_args=[ids, mode])
+            print(load.line(ceiling))
+            if mode == "mixed":
+                hits, misses = (after - earlier for after, earlier in zip(cache_lookups(mesh), before, strict=True))
+                print(f"   cache hit ratio during the mixed run: {hits / max(hits + misses, 1):.1%} "
+                      f"({hits:.0f} hits, {misses:.0f} misses)")
+            rows.append((ceiling, load))
+    rows.append((rows[0][0], events(mesh, seconds=seconds, connections=connections)))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench")
-    parser.add_argument("--requests", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--hold", action="store_true")
     args = parser.parse_args()
-    stack = fresh_stack("bench")
-    app = bench_app()
-    ports = app.ports
-    try:
-        producer = stand_in(ORDER_SERVICE_ID, "tests.support.order_service:app")
-        stack.up([app, producer])
-        dapr_settings.DAPR_HTTP_PORT = ports.http  # type: ignore[attr-defined]  # read by the SDK's ActorProxy
-        dapr_settings.DAPR_API_TOKEN = stack.config.dapr_api_token  # type: ignore[attr-defined]
-        asyncio.run(run(app, producer, stack, args.requests, args.concurrency, args.events))
-    finally:
-        stack.down()
+    results: dict[int, list[tuple[Load, Load]]] = {}
+    for count in args.replicas:
+        print(f"\n== {count} replica(s): wrk -t1 -c{args.connections} -d{args.seconds}s, {args.customers} customers")
+        mesh = start_mesh(count, args.customers)
+        try:
+            if args.hold:
+                print("holding: app pids", [mesh.stack.process(app.name).pid() for app in mesh.replicas],
+                      "\n  caller:", mesh.invoke(mesh.gateway), "\n  ids:", mesh.ids_file,
+                      "\n  headers:", mesh.headers)
+                input("Enter stops the stack ")
+                return
+            results[count] = measure(mesh, seconds=args.seconds, connections=args.connections)
+        finally:
+            mesh.stack.down()
+    print(f"\n{'load':52} " + "  ".join(f"{f'{n} replica(s)':>38}" for n in results))
+    names = [load.name for _, load in results[args.replicas[0]]]
+    for i, name in enumerate(names):
+        cells = []
+        for rows in results.values():
+            if i < len(rows) and rows[i][1].name == name:
+                ceiling, load = rows[i]
+                cells.append(f"{load.rps:7.0f}/s {load.rps / ceiling.rps:4.0%} p50 {load.p50:5.1f} p99 {load.p99:6.1f}")
+            else:
+                cells.append(f"{'-':>38}")
+        print(f"{name:52} " + "  ".join(f"{c:>38}" for c in cells))
 
 
 if __name__ == "__main__":

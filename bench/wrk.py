@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,14 +33,21 @@ class Load:
 
 
 def wrk(name: str, url: str, *, headers: Mapping[str, str], connections: int = 16, seconds: int = 10,
-        script: Path = REPORT) -> Load:
+        script: Path = REPORT, script_args: Sequence[str] = ()) -> Load:
     binary = shutil.which("wrk")
     if binary is None:
         raise RuntimeError("wrk is not installed (Debian package wrk; scripts/bootstrap installs it)")
     argv = [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), url]
     for header, value in headers.items():
         argv += ["-H", f"{header}: {value}"]
+    if script_args:
+        argv += ["--", *script_args]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout  # noqa: S603 - our argv
     result = json.loads(out.strip().splitlines()[-1])
     return Load(name, result["rps"], result["p50"], result["p95"], result["p99"], result["requests"],
                 result["errors"])
+
+
+def script(name: str) -> Path:
+    """One of bench/lua's request scripts."""
+    return REPORT.with_name(name)

@@ -59,6 +59,13 @@ class DaprApp:
     app_argv: Sequence[str]
     app_env: Mapping[str, str] = field(default_factory=dict)
     health_path: str = "/health/live"
+    # Replicas share an app id (Dapr spreads actors and invocations over them); each needs its own processes.
+    replica: int = 1
+
+    @property
+    def name(self) -> str:
+        """The app process's name (its daprd's is this plus "-daprd")."""
+        return self.app_id if self.replica == 1 else f"{self.app_id}-{self.replica}"
 
 
 @dataclass
@@ -284,12 +291,12 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             **app.app_env,
         }
-        self.process(app.app_id).start([*app.app_argv], env=env, cwd=REPO_ROOT)
+        self.process(app.name).start([*app.app_argv], env=env, cwd=REPO_ROOT)
 
     def start_sidecar(self, app: DaprApp) -> None:
         resolver_dir = self.config.data_dir / "name-resolution"
         resolver_dir.mkdir(parents=True, exist_ok=True)
-        sidecar = self.process(f"{app.app_id}-daprd")
+        sidecar = self.process(f"{app.name}-daprd")
         sidecar.start(
             [
                 str(self.bin_dir / "daprd"),
@@ -321,9 +328,9 @@ class Stack:
         )
 
     def wait_healthy(self, app: DaprApp) -> None:
-        self.process(app.app_id).wait_until(
+        self.process(app.name).wait_until(
             lambda: http_ok(f"http://127.0.0.1:{app.ports.app}{app.health_path}"), timeout=90, what="healthy")
-        sidecar = self.process(f"{app.app_id}-daprd")
+        sidecar = self.process(f"{app.name}-daprd")
         sidecar.wait_until(lambda: http_ok(f"http://127.0.0.1:{app.ports.http}/v1.0/healthz"), timeout=90,
                            what="healthy")
         # daprd probes the app on its own schedule and refuses calls until its probe sees the app healthy.
@@ -338,9 +345,10 @@ class Stack:
         self.start_sidecar(app)
         self.wait_healthy(app)
 
-    def stop_dapr_app(self, app_id: str) -> None:
-        self.process(f"{app_id}-daprd").stop()
-        self.process(app_id).stop()
+    def stop_dapr_app(self, name: str) -> None:
+        """Stops the app process called `name` (an app id, or a replica's name) and its daprd."""
+        self.process(f"{name}-daprd").stop()
+        self.process(name).stop()
 
     # -- everything -----------------------------------------------------------------------------
     def up(self, apps: Sequence[DaprApp]) -> None:

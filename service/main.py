@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from actors.customer_actor import CustomerActor, actor_factory
 from actors.interface import ACTOR_TYPE
 from actors.serialization import PlainJSONSerializer
+from actors.sidecar import PooledActorSidecar
 from api.access import unguarded_routes
 from api.boundary import DaprBoundary, is_public
 from api.errors import install_error_handlers
@@ -49,7 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.dead_letters = DeadLetters(container.publisher, settings.clock, source=settings.service_name)
         serializer = PlainJSONSerializer()
         await actor_host.register_actor(CustomerActor, message_serializer=serializer, state_serializer=serializer,
-                                        actor_factory=actor_factory(container.actor))
+                                        actor_factory=actor_factory(container.actor),
+                                        actor_client=PooledActorSidecar(container.http, settings.dapr_url))
         await container.store.ensure_activity_partitions(settings.clock.now())
         relay = OutboxRelay(container.outbox, container.publisher)
         maintenance = Maintenance(container.store, container.outbox, container.actors, settings.clock,

@@ -16,7 +16,14 @@ import pytest
 
 from actors.customer_actor import ActorDependencies
 from actors.hashing import PasswordHashing
-from actors.turn import CUSTOMER_STATE, RECENT_REQUESTS_STATE, SEGMENT_STATE, TurnDependencies
+from actors.turn import (
+    CUSTOMER_STATE,
+    RECENT_REQUESTS_KEPT,
+    RECENT_REQUESTS_STATE,
+    SEGMENT_STATE,
+    TurnDependencies,
+    request_state,
+)
 from domain.clock import Clock
 from domain.errors import DomainError, ErrorCode
 from domain.ids import new_customer_id
@@ -68,6 +75,11 @@ def create_request(**overrides: Any) -> dict[str, Any]:
             "profile": {"firstName": "Ada"}, "preferences": {}, "origin": ORIGIN, **overrides}
 
 
+def update_request(*, request_id: str, first_name: str) -> dict[str, Any]:
+    return {"profile": {"firstName": first_name}, "preferences": {}, "source": "customer", "origin": ORIGIN,
+            "request_id": request_id}
+
+
 def order(event_id: str, order_id: str, amount: str = "250.00") -> dict[str, Any]:
     return {"event_id": event_id, "order_id": order_id, "amount": amount, "currency": "USD",
             "completed_at": datetime.now(UTC).isoformat(), "origin": ORIGIN}
@@ -99,7 +111,25 @@ async def test_a_retried_call_is_answered_from_memory_without_a_second_commit() 
     assert len(world.records.commits) == 1
     # The memory is Dapr state: a new activation answers the retry the same way.
     assert await world.actor(customer_id, actor.state).create(request) == first
-    assert dict(actor.state.saved[RECENT_REQUESTS_STATE])["req-1"] == first
+    assert actor.state.saved[RECENT_REQUESTS_STATE] == ["req-1"]
+    assert actor.state.saved[request_state("req-1")] == first
+
+
+async def test_only_the_last_results_are_kept_each_under_its_own_key() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request(request_id="req-0"))
+    for n in range(1, RECENT_REQUESTS_KEPT + 3):
+        outcome = await actor.update(update_request(request_id=f"req-{n}", first_name=f"N{n}"))
+        assert outcome["ok"], outcome
+    kept = [f"req-{n}" for n in range(3, RECENT_REQUESTS_KEPT + 3)]
+    assert actor.state.saved[RECENT_REQUESTS_STATE] == kept
+    assert {key for key in actor.state.saved if key.startswith("request:")} == {request_state(k) for k in kept}
+    # A request whose result was let go runs again (as a new request).
+    commits = len(world.records.commits)
+    assert (await actor.update(update_request(request_id="req-1", first_name="N1")))["ok"]
+    assert len(world.records.commits) == commits + 1
 
 
 async def test_creating_an_existing_customer_is_a_typed_rejection() -> None:

@@ -1,0 +1,48 @@
+-- Requests spread over known customers, round robin, for wrk:
+--   wrk ... -s customers.lua <invoke base URL> -- <ids file> <get|put|mixed|segment|addresses>
+-- mixed is the issue's workload: 70% GET customer, 10% GET segment, 10% GET addresses, 10% PUT.
+local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)")
+dofile(here .. "report.lua")
+
+local ids = {}
+local mode = "get"
+local base = ""
+local n = 0
+
+-- wrk.format replaces wrk's -H headers when given any: carry them over.
+local function json_headers()
+  local headers = {["Content-Type"] = "application/json"}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  return headers
+end
+
+init = function(args)
+  for line in io.lines(args[1]) do
+    if #line > 0 then ids[#ids + 1] = line end
+  end
+  mode = args[2] or "get"
+  base = wrk.path == "/" and "" or wrk.path
+end
+
+local function get(path)
+  return wrk.format("GET", path)
+end
+
+local function put(path)
+  return wrk.format("PUT", path, json_headers(),
+                    string.format('{"profile":{"firstName":"Bench%d"}}', n))
+end
+
+request = function()
+  n = n + 1
+  local customer = base .. "/v1/customers/" .. ids[(n % #ids) + 1]
+  if mode == "get" then return get(customer) end
+  if mode == "put" then return put(customer) end
+  if mode == "segment" then return get(customer .. "/segment") end
+  if mode == "addresses" then return get(customer .. "/addresses") end
+  local roll = n % 10
+  if roll == 7 then return get(customer .. "/segment") end
+  if roll == 8 then return get(customer .. "/addresses") end
+  if roll == 9 then return put(customer) end
+  return get(customer)
+end

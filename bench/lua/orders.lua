@@ -1,0 +1,32 @@
+-- orders.order.completed events published through the order service's daprd, for wrk:
+--   wrk ... -s orders.lua <daprd publish URL> -- <ids file> <run id>
+-- Every event has an id and order id of its own and an amount of 25.00 USD, so the books can be checked.
+local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)")
+dofile(here .. "report.lua")
+
+local ids = {}
+local run = ""
+local n = 0
+
+-- wrk.format replaces wrk's -H headers when given any: carry them over.
+local function json_headers()
+  local headers = {["Content-Type"] = "application/json"}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  return headers
+end
+
+init = function(args)
+  for line in io.lines(args[1]) do
+    if #line > 0 then ids[#ids + 1] = line end
+  end
+  run = args[2]
+end
+
+request = function()
+  n = n + 1
+  local body = string.format(
+    '{"eventId":"evt_%s_%d","data":{"orderId":"ord_%s_%d","customerId":"%s","amount":"25.00",' ..
+    '"currency":"USD","completedAt":"%s"}}',
+    run, n, run, n, ids[(n % #ids) + 1], os.date("!%Y-%m-%dT%H:%M:%SZ"))
+  return wrk.format("POST", nil, json_headers(), body)
+end
