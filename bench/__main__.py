@@ -87,6 +87,8 @@ def cache_lookups(mesh: Mesh) -> tuple[float, float]:
     hits = misses = 0.0
     for app in mesh.replicas:
         text = httpx.get(f"http://127.0.0.1:{app.app_env['METRICS_PORT']}/metrics", timeout=10).text
+        if "# TYPE customers_cache_lookups_total counter" not in text:
+            raise RuntimeError(f"{app.name}'s metrics endpoint does not serve the cache counters")
         for line in text.splitlines():
             if line.startswith("customers_cache_lookups_total{"):
                 value = float(line.rsplit(" ", 1)[1])
@@ -114,8 +116,9 @@ async def _books(database_url: str, run: str) -> tuple[int, int]:
 
 
 def events(mesh: Mesh, *, seconds: int, connections: int) -> Load:
-    """Publishes for `seconds`, then waits until every accepted event is committed; the rate is accepted
-    events over the whole time from first publish to last commit."""
+    """Publishes for `seconds`, then waits until every accepted event is committed; the rate is recorded
+    orders over the whole time from first publish to last commit. wrk counts the requests that finished
+    within its run: a few more, in flight at its end, may also be published and recorded."""
     run = uuid.uuid4().hex[:8]
     publish_url = f"http://127.0.0.1:{mesh.producer.ports.http}/v1.0/publish/pubsub/orders.order.completed"
     started = time.monotonic()
@@ -130,12 +133,13 @@ def events(mesh: Mesh, *, seconds: int, connections: int) -> Load:
         time.sleep(0.2)
     elapsed = time.monotonic() - started
     recorded, wrong = asyncio.run(_books(mesh.stack.database_url, run))
-    print(f"   events: {accepted} accepted, {recorded} recorded, {wrong} customers whose metrics differ from their "
-          f"orders, {elapsed:.1f} s from first publish to last commit")
-    if recorded != accepted or wrong:
+    print(f"   events: {accepted} accepted by daprd ({published.rps:.0f}/s), {recorded} orders recorded, {wrong} "
+          f"customers whose metrics differ from the sum of their orders, {elapsed:.1f} s from first publish to "
+          "last commit")
+    if recorded < accepted or wrong:
         raise RuntimeError("the books do not add up")
-    return Load(f"events: publish -> committed metrics ({accepted})", accepted / elapsed, published.p50,
-                published.p95, published.p99, accepted, published.errors)
+    return Load("events: publish -> committed metrics", recorded / elapsed, published.p50, published.p95,
+                published.p99, recorded, published.errors)
 
 
 def measure(mesh: Mesh, *, seconds: int, connections: int) -> list[tuple[Load, Load]]:
