@@ -1,6 +1,7 @@
 """The service's throughput and latency under wrk, each figure beside the same run's ceiling.
 
-    .venv/bin/python -m bench [--replicas 1 2] [--seconds 10] [--connections 16] [--customers 200] [--hold]
+    .venv/bin/python -m bench [--replicas 1 2] [--seconds 10] [--connections 16] [--customers 200]
+                              [--events 3000] [--hold]
 
 For each replica count, starts a fresh stack of its own (.data/bench: PostgreSQL, Redis, sentry,
 placement, scheduler, N customer-service replicas each with its daprd, an api-gateway caller app and
@@ -11,7 +12,7 @@ view cache holds it from there), and drives with wrk (1 thread, C connections, S
   GET         GET /v1/customers/{id}, round robin over the customers
   PUT         PUT /v1/customers/{id} (acknowledged = committed in PostgreSQL)
   mixed       70% GET customer, 10% GET segment, 10% GET addresses, 10% PUT
-  events      orders.order.completed published through the order service's daprd, measured from the
+  events      E orders.order.completed published through the order service's daprd, measured from the
               first publish until PostgreSQL holds every order and the books add up
 
 REST load goes the way the mesh sends it: wrk -> the caller's daprd (app id api-gateway) -> Dapr's
@@ -115,16 +116,17 @@ async def _books(database_url: str, run: str) -> tuple[int, int]:
         await conn.close()
 
 
-def events(mesh: Mesh, *, seconds: int, connections: int) -> Load:
-    """Publishes for `seconds`, then waits until every accepted event is committed; the rate is recorded
-    orders over the whole time from first publish to last commit. wrk counts the requests that finished
-    within its run: a few more, in flight at its end, may also be published and recorded."""
+def events(mesh: Mesh, *, count: int, seconds: int, connections: int) -> Load:
+    """Publishes `count` events (or for `seconds`, if that ends first), then waits until every accepted
+    event is committed; the rate is recorded orders over the whole time from first publish to last
+    commit. wrk counts the requests that finished: a few more, in flight at its end, may also be
+    published and recorded."""
     run = uuid.uuid4().hex[:8]
     publish_url = f"http://127.0.0.1:{mesh.producer.ports.http}/v1.0/publish/pubsub/orders.order.completed"
     started = time.monotonic()
     published = wrk("publish only (the producer's daprd accepts)", publish_url, headers=mesh.stack.config.dapr_headers,
                     connections=connections, seconds=seconds, script=script("orders.lua"),
-                    script_args=[str(mesh.ids_file), run])
+                    script_args=[str(mesh.ids_file), run, str(count)])
     accepted = published.requests - published.errors
     deadline = time.monotonic() + 300
     while (recorded := asyncio.run(_books(mesh.stack.database_url, run))[0]) < accepted:
@@ -142,7 +144,7 @@ def events(mesh: Mesh, *, seconds: int, connections: int) -> Load:
                 published.p99, recorded, published.errors)
 
 
-def measure(mesh: Mesh, *, seconds: int, connections: int) -> list[tuple[Load, Load]]:
+def measure(mesh: Mesh, *, seconds: int, connections: int, event_count: int) -> list[tuple[Load, Load]]:
     """Each load beside its ceiling: (ceiling, load) pairs."""
     entries = [("caller's daprd", mesh.gateway)]
     if len(mesh.replicas) == 1:
@@ -165,7 +167,7 @@ def measure(mesh: Mesh, *, seconds: int, connections: int) -> list[tuple[Load, L
                 print(f"   cache hit ratio during the mixed run: {hits / max(hits + misses, 1):.1%} "
                       f"({hits:.0f} hits, {misses:.0f} misses)")
             rows.append((ceiling, load))
-    rows.append((rows[0][0], events(mesh, seconds=seconds, connections=connections)))
+    rows.append((rows[0][0], events(mesh, count=event_count, seconds=seconds, connections=connections)))
     return rows
 
 
@@ -175,6 +177,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--hold", action="store_true")
     args = parser.parse_args()
     results: dict[int, list[tuple[Load, Load]]] = {}
@@ -188,7 +191,8 @@ def main() -> None:
                       "\n  headers:", mesh.headers)
                 input("Enter stops the stack ")
                 return
-            results[count] = measure(mesh, seconds=args.seconds, connections=args.connections)
+            results[count] = measure(mesh, seconds=args.seconds, connections=args.connections,
+                                     event_count=args.events)
         finally:
             mesh.stack.down()
     print(f"\n{'load':52} " + "  ".join(f"{f'{n} replica(s)':>38}" for n in results))

@@ -167,6 +167,13 @@ class Stack:
             return None
         return self._postgres
 
+    @property
+    def local_redis(self) -> LocalRedis | None:
+        """The project's own Redis process, if that is what this stack uses (it can be stopped)."""
+        if self.config.redis_url or self.config.use_containers:
+            return None
+        return self._redis
+
     def process(self, name: str) -> ManagedProcess:
         return ManagedProcess(name, self.config.run_dir, self.config.log_dir)
 
@@ -234,6 +241,10 @@ class Stack:
     def start_control_plane(self) -> None:
         if self.config.mtls:
             self.start_sentry()
+        self.start_placement()
+        self.start_scheduler()
+
+    def start_placement(self) -> None:
         ports = self.config.aux_ports
         placement = self.process("placement")
         placement.start([
@@ -247,6 +258,11 @@ class Stack:
             "--initial-cluster", f"dapr-placement-0=127.0.0.1:{ports['placement_raft']}",
             *self.mtls_flags(),
         ])
+        placement.wait_until(lambda: http_ok(f"http://127.0.0.1:{ports['placement_healthz']}/healthz"),
+                             timeout=60, what="healthy")
+
+    def start_scheduler(self) -> None:
+        ports = self.config.aux_ports
         scheduler_data = self.config.data_dir / "scheduler"
         scheduler_data.mkdir(parents=True, exist_ok=True)
         scheduler = self.process("scheduler")
@@ -264,8 +280,6 @@ class Stack:
             "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://127.0.0.1:{ports['etcd_peer']}",
             *self.mtls_flags(),
         ])
-        placement.wait_until(lambda: http_ok(f"http://127.0.0.1:{ports['placement_healthz']}/healthz"),
-                             timeout=60, what="healthy")
         scheduler.wait_until(lambda: http_ok(f"http://127.0.0.1:{ports['scheduler_healthz']}/healthz"),
                              timeout=120, what="healthy")
 

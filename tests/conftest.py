@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from devstack.servers import LocalPostgres
-from devstack.stack import REPO_ROOT, DaprApp, SidecarPorts, Stack, StackConfig
-from tests.support.service import LOYALTY_SERVICE_ID, ORDER_SERVICE_ID, RECORDER_ID, Service, service_app, stand_in
+from devstack.stack import REPO_ROOT, DaprApp, Stack, StackConfig
+from tests.support.service import Service, start_service
 
 
 @pytest.fixture(scope="session")
@@ -45,19 +45,10 @@ def redis_url(stack: Stack) -> str:
 
 @pytest.fixture(scope="session")
 def service(stack: Stack) -> Iterator[Service]:
-    """customer-service with its neighbours: the recorder (a downstream subscriber) and stand-ins for the
-    Order Service (also answering order summaries) and the Loyalty Service, each with its own daprd."""
-    stack.start_control_plane()
-    app = service_app(SidecarPorts.free())
-    recorder = stand_in(RECORDER_ID, "tests.support.recorder:app")
-    producers = {"orders": stand_in(ORDER_SERVICE_ID, "tests.support.order_service:app"),
-                 "loyalty": stand_in(LOYALTY_SERVICE_ID, "tests.support.bystander:app")}
-    for neighbour in (recorder, *producers.values()):
-        stack.start_dapr_app(neighbour)
-    stack.start_dapr_app(app)
+    """customer-service with its neighbours, each with its own daprd (tests.support.service.start_service)."""
     # Every call to a daprd of the stack carries its API token, as the platform's own callers do.
     with httpx.Client(timeout=30, headers=stack.config.dapr_headers) as http:
-        yield Service(stack, app, recorder, producers, http)
+        yield start_service(stack, http)
 
 
 @pytest.fixture

@@ -1,12 +1,16 @@
 -- orders.order.completed events published through the order service's daprd, for wrk:
---   wrk ... -s orders.lua <daprd publish URL> -- <ids file> <run id>
+--   wrk ... -s orders.lua <daprd publish URL> -- <ids file> <run id> <how many>
 -- Every event has an id and order id of its own and an amount of 25.00 USD, so the books can be checked.
+-- Stops after <how many> answers: publishing outruns processing many times over, and the measurement
+-- is how fast a known amount is processed.
 local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)")
 dofile(here .. "report.lua")
 
 local ids = {}
 local run = ""
 local n = 0
+local limit = 0
+local answered = 0
 
 -- wrk.format replaces wrk's -H headers when given any: carry them over.
 local function json_headers()
@@ -20,6 +24,12 @@ init = function(args)
     if #line > 0 then ids[#ids + 1] = line end
   end
   run = args[2]
+  limit = tonumber(args[3])
+end
+
+response = function()
+  answered = answered + 1
+  if answered >= limit then wrk.thread:stop() end
 end
 
 request = function()

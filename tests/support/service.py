@@ -121,6 +121,21 @@ def wait_for_events(service: Service, topic: str, customer_id: str, count: int =
                          and found, what=f"{count} {topic} event(s) for {customer_id}"))
 
 
+def start_service(stack: Stack, http: httpx.Client, **env: str) -> Service:
+    """customer-service with its neighbours on a stack whose storage is up: the recorder (a downstream
+    subscriber) and stand-ins for the Order Service (also answering order summaries) and the Loyalty
+    Service, each with its own daprd. `http` carries the stack's daprd API token."""
+    stack.start_control_plane()
+    app = service_app(SidecarPorts.free(), **env)
+    recorder = stand_in(RECORDER_ID, "tests.support.recorder:app")
+    producers = {"orders": stand_in(ORDER_SERVICE_ID, "tests.support.order_service:app"),
+                 "loyalty": stand_in(LOYALTY_SERVICE_ID, "tests.support.bystander:app")}
+    for neighbour in (recorder, *producers.values()):
+        stack.start_dapr_app(neighbour)
+    stack.start_dapr_app(app)
+    return Service(stack, app, recorder, producers, http)
+
+
 def stand_in(app_id: str, module_app: str) -> DaprApp:
     """A neighbouring Dapr app: `module_app` served on a free port, with its own daprd."""
     ports = SidecarPorts.free()

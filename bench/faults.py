@@ -1,0 +1,175 @@
+"""Every fault the service depends on surviving, each injected under load, then the books.
+
+    .venv/bin/python -m bench.faults [--only NAME ...]
+
+Starts its own stack (.data/bench-faults: two customer-service replicas, each with its daprd, sharing
+placement, scheduler, Redis and PostgreSQL, plus the Order Service stand-in and the recorder). For each
+scenario: 16 writers (one per customer, one PUT at a time) and an order publisher (20 orders/s with
+known ids) run through daprd; the fault is injected 2 s in; the stack recovers as a supervisor would
+restart what was killed; the load runs 2 s more; then the books (tests/support/faults.py): writes
+acknowledged and failed, false acknowledgements, acknowledged writes missing, orders accepted / lost /
+double-applied, outbox rows never published, stale views, and the time until every customer answered
+again. tests/e2e/test_faults.py is the CI subset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import httpx
+
+from bench.stacks import fresh_stack
+from devstack.stack import SidecarPorts
+from tests.support.faults import Books, MixedLoad, check_books, time_until_answering
+from tests.support.service import Service, service_app, start_service, wait_for
+
+# The decay check runs the service on a fast clock: 6 days a wall second, so a new customer's
+# 30-day boundary is 5 s away, and only the segment-review reminder (the sweep is an hour away) moves it.
+FAST_CLOCK = {"CLOCK_RATE": str(6 * 86400)}
+
+
+def kill_app(service: Service, customers: list[str]) -> str:
+    service.kill_app()
+    service.stack.start_app(service.app)
+    service.stack.wait_healthy(service.app)
+    return ""
+
+
+def kill_daprd(service: Service, customers: list[str]) -> str:
+    service.stack.process(f"{service.app.name}-daprd").kill()
+    service.stack.start_sidecar(service.app)
+    service.stack.wait_healthy(service.app)
+    return ""
+
+
+def kill_placement(service: Service, customers: list[str]) -> str:
+    service.stack.process("placement").kill()
+    time.sleep(1)
+    service.stack.start_placement()
+    return ""
+
+
+def restart_scheduler(service: Service, customers: list[str]) -> str:
+    service.stack.process("scheduler").stop()
+    service.stack.start_scheduler()
+    return ""
+
+
+def wipe_redis(service: Service, customers: list[str]) -> str:
+    redis = service.stack.local_redis
+    assert redis is not None, "needs the project's own Redis process"
+    redis.stop()
+    shutil.rmtree(redis.data_dir / "redis")
+    redis.start()
+    return ""
+
+
+def stop_postgres_10s(service: Service, customers: list[str]) -> str:
+    """While PostgreSQL is down: a write is refused with 503 and Retry-After, a cached read answers."""
+    postgres = service.stack.local_postgres
+    assert postgres is not None, "needs the project's own PostgreSQL process"
+    postgres.stop()
+    time.sleep(1)
+    write = service.api("PUT", f"/v1/customers/{customers[0]}", json={"profile": {"lastName": "Outage"}})
+    read = service.api("GET", f"/v1/customers/{customers[1]}")
+    time.sleep(9)
+    postgres.start()
+    return (f"during the outage a write answered {write.status_code} (Retry-After "
+            f"{write.headers.get('retry-after')}), a read {read.status_code}")
+
+
+SCENARIOS: dict[str, Callable[[Service, list[str]], str]] = {
+    "kill -9 app": kill_app,
+    "kill -9 daprd": kill_daprd,
+    "kill -9 placement": kill_placement,
+    "scheduler restart": restart_scheduler,
+    "redis wiped": wipe_redis,
+    "postgresql stopped 10 s": stop_postgres_10s,
+}
+
+
+def run(service: Service, name: str, fault: Callable[[Service, list[str]], str]) -> tuple[Books, float, str]:
+    load = MixedLoad(service, writers=16)
+    customers = [w.customer_id for w in load.writers]
+    load.start()
+    time.sleep(2)
+    started = time.monotonic()
+    note = fault(service, customers)
+    recovered_at = time.monotonic()
+    answering = time_until_answering(service, customers) + (recovered_at - started)
+    time.sleep(2)
+    load.stop()
+    transport_lost = name == "redis wiped"  # orders in the wiped streams go with them
+    return check_books(load, orders_accepted_after=recovered_at if transport_lost else 0), answering, note
+
+
+def decay_after_scheduler_restart(service: Service) -> str:
+    """A customer created before the scheduler restarts still decays by its reminder afterwards."""
+    service.restart_app_with(**FAST_CLOCK, CLOCK_ANCHOR=str(time.time()))
+    try:
+        customer = service.create_customer()
+        restart_scheduler(service, [])
+        segment = wait_for(lambda: (r := service.api("GET", f"/v1/customers/{customer['id']}/segment"))
+                           .status_code == 200 and r.json()["data"]["segment"]["segment"] != "new_customer"
+                           and r.json()["data"]["segment"]["segment"], timeout=60, what="the reminder's review")
+        return f"reminder fired after the scheduler restart: new_customer -> {segment}"
+    finally:
+        service.restart_app_with()
+
+
+def second_replica_killed(service: Service) -> str:
+    """Two replicas; kill -9 one (app and daprd) under load: every customer answers again, nothing lost."""
+    second = replace(service_app(SidecarPorts.free()), replica=2)
+    service.stack.start_dapr_app(second)
+    load = MixedLoad(service, writers=16)
+    customers = [w.customer_id for w in load.writers]
+    load.start()
+    time.sleep(3)
+    killed = time.monotonic()
+    service.stack.process(f"{second.name}-daprd").kill()
+    service.stack.process(second.name).kill()
+    answering = time_until_answering(service, customers)
+    time.sleep(2)
+    load.stop()
+    books = check_books(load)
+    return (f"every customer answering {answering:.1f} s after the kill ({time.monotonic() - killed:.0f} s "
+            f"measured in all); {books}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench.faults")
+    parser.add_argument("--only", nargs="*", default=None)
+    args = parser.parse_args()
+    stack = fresh_stack("bench-faults")
+    stack.start_storage()
+    stack.migrate()
+    try:
+        with httpx.Client(timeout=30, headers=stack.config.dapr_headers) as http:
+            service = start_service(stack, http)
+            rows = []
+            for name, fault in SCENARIOS.items():
+                if args.only and name not in args.only:
+                    continue
+                books, answering, note = run(service, name, fault)
+                rows.append((name, books, answering))
+                print(f"{name}: {books}  answering again after {answering:.1f} s {note}", flush=True)
+            print("\n" + f"{'fault':26} {'acked':>6} {'failed':>6} {'false':>6} {'missing':>7} {'orders':>7} "
+                  f"{'lost':>5} {'twice':>5} {'unpub':>5} {'stale':>5} {'back in':>8}")
+            for name, b, answering in rows:
+                print(f"{name:26} {b.writes_acknowledged:6} {b.writes_failed:6} {len(b.false_acknowledgements):6} "
+                      f"{b.acknowledged_writes_missing:7} {b.orders_accepted:7} {b.orders_lost:5} "
+                      f"{b.orders_double_applied:5} {b.outbox_unpublished:5} {b.stale_reads:5} {answering:7.1f}s")
+            if not args.only or "scheduler decay" in args.only:
+                print(decay_after_scheduler_restart(service))
+            if not args.only or "second replica" in args.only:
+                print(second_replica_killed(service))
+    finally:
+        stack.down()
+
+
+if __name__ == "__main__":
+    main()

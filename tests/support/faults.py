@@ -1,0 +1,239 @@
+"""Faults under load, and the books checked afterwards: nothing acknowledged lost, nothing counted twice.
+
+`MixedLoad` runs writers (one per customer, one PUT at a time, a new first name each) and an order
+publisher (orders.order.completed through the Order Service's daprd, known ids and amounts) in
+threads while a fault is injected and recovered from. `check_books` then waits for the stack to settle
+and counts what went wrong. Used by tests/e2e/test_faults.py (the CI subset) and bench/faults.py (every
+scenario, printed as a table).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import psycopg
+
+from domain.ids import customer_uuid
+from tests.support.service import SERVICE_ID, Service, admin
+
+ORDER_AMOUNT = Decimal("10.00")
+
+
+@dataclass
+class Writer:
+    customer_id: str
+    # (first name written, status, headers, body) of every answered PUT
+    answers: list[tuple[str, int, httpx.Headers, bytes]] = field(default_factory=list)
+    attempted: list[str] = field(default_factory=list)
+
+    def run(self, url: str, headers: dict[str, str], stop: threading.Event) -> None:
+        with httpx.Client(timeout=20, headers=headers) as http:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                name = f"W{n}"
+                self.attempted.append(name)
+                try:
+                    response = http.put(f"{url}/v1/customers/{self.customer_id}", json={"profile": {"firstName": name}})
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+                    continue
+                self.answers.append((name, response.status_code, response.headers, response.content))
+                if response.status_code != 200:
+                    time.sleep(0.05)  # a client backing off, not hammering a recovering service
+
+    def acknowledged(self) -> list[tuple[str, int]]:
+        """(first name, version) of every write answered 200 with this service's envelope and ETag."""
+        return [(name, int(headers["etag"].strip('"'))) for name, status, headers, _ in self.answers
+                if status == 200 and "etag" in headers]
+
+
+@dataclass
+class OrderPublisher:
+    """Publishes orders for the customers round robin; `accepted` holds those daprd answered 204 to."""
+
+    customers: list[str]
+    accepted: dict[str, float] = field(default_factory=dict)  # order id -> when daprd accepted it (monotonic)
+    refused: int = 0
+
+    def run(self, url: str, headers: dict[str, str], stop: threading.Event, per_second: float) -> None:
+        run = uuid.uuid4().hex[:8]
+        with httpx.Client(timeout=10, headers=headers) as http:
+            n = 0
+            while not stop.is_set():
+                customer_id = self.customers[n % len(self.customers)]
+                n += 1
+                order_id = f"ord_fault_{run}_{n}"
+                try:
+                    response = http.post(url, json={"eventId": f"evt_fault_{run}_{n}", "data": {
+                        "orderId": order_id, "customerId": customer_id, "amount": str(ORDER_AMOUNT),
+                        "currency": "USD", "completedAt": datetime.now(UTC).isoformat()}})
+                    if response.status_code == 204:
+                        self.accepted[order_id] = time.monotonic()
+                    else:
+                        self.refused += 1
+                except httpx.HTTPError:
+                    self.refused += 1
+                time.sleep(1 / per_second)
+
+
+class MixedLoad:
+    """Writes and inbound orders through daprd, in threads, from `start()` to `stop()`."""
+
+    def __init__(self, service: Service, *, writers: int = 8, orders_per_second: float = 20) -> None:
+        self.service = service
+        self.writers = [Writer(service.create_customer()["id"]) for _ in range(writers)]
+        self.orders = OrderPublisher([w.customer_id for w in self.writers])
+        self._orders_per_second = orders_per_second
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        headers = {**self.service.stack.config.dapr_headers, **admin()}
+        url = f"{self.service.dapr}/v1.0/invoke/{SERVICE_ID}/method"
+        producer = self.service.producers["orders"]
+        publish = f"http://127.0.0.1:{producer.ports.http}/v1.0/publish/pubsub/orders.order.completed"
+        self._threads = [threading.Thread(target=w.run, args=(url, headers, self._stop)) for w in self.writers]
+        self._threads.append(threading.Thread(target=self.orders.run, args=(
+            publish, self.service.stack.config.dapr_headers, self._stop, self._orders_per_second)))
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+
+
+@dataclass
+class Books:
+    """What a fault cost, after recovery. Every count but the first two must be 0."""
+
+    writes_acknowledged: int
+    writes_failed: int  # answered non-200 or not at all: the client knows to retry
+    false_acknowledgements: list[str]  # 200s that are not this service's answer for that write
+    acknowledged_writes_missing: int
+    orders_accepted: int
+    orders_lost: int
+    orders_double_applied: int  # customers whose metrics differ from the sum of their recorded orders
+    outbox_unpublished: int
+    stale_reads: int  # customers whose API view differs from PostgreSQL after recovery
+
+    @property
+    def clean(self) -> bool:
+        return not (self.false_acknowledgements or self.acknowledged_writes_missing or self.orders_lost
+                    or self.orders_double_applied or self.outbox_unpublished or self.stale_reads)
+
+
+def _settled(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.25)
+    return condition()
+
+
+def _genuine(name: str, headers: httpx.Headers, body: bytes) -> str | None:
+    """Why a 200 is not this service's acknowledgement of writing `name`, or None if it is."""
+    if "etag" not in headers or "x-correlation-id" not in headers:
+        return f"200 without ETag or correlation id: headers {dict(headers)}, body {body[:100]!r}"
+    try:
+        envelope: dict[str, Any] = httpx.Response(200, content=body).json()
+    except ValueError:
+        return f"200 with a body that is not JSON: {body[:100]!r}"
+    if not envelope.get("success") or envelope["data"]["customer"]["profile"]["firstName"] != name:
+        return f"200 whose envelope is not the write of {name}: {body[:200]!r}"
+    return None
+
+
+def _one(db: psycopg.Connection[Any], sql: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
+    row = db.execute(sql, params).fetchone()
+    assert row is not None, sql
+    return tuple(row)
+
+
+def check_books(load: MixedLoad, *, settle_seconds: float = 90, orders_accepted_after: float = 0) -> Books:
+    """`orders_accepted_after` (monotonic time) leaves out orders accepted before it: those a fault
+    takes with the transport itself (Redis lost with its streams)."""
+    service = load.service
+    with psycopg.connect(service.stack.database_url, autocommit=True) as db:
+        order_ids = [order_id for order_id, at in load.orders.accepted.items() if at > orders_accepted_after]
+
+        def recorded() -> set[str]:
+            rows = db.execute("SELECT order_id FROM customer_orders WHERE order_id = ANY(%s)", (order_ids,))
+            return {row[0] for row in rows}
+
+        _settled(lambda: len(recorded()) == len(order_ids), settle_seconds)
+        lost = len(set(order_ids) - recorded())
+        keys = [customer_uuid(w.customer_id) for w in load.writers]
+        [double_applied] = _one(db, """
+            SELECT count(*) FROM customer_segments s
+            LEFT JOIN (SELECT customer_id, sum(amount) AS spent, count(*) AS orders
+                       FROM customer_orders GROUP BY customer_id) o ON o.customer_id = s.customer_id
+            WHERE s.customer_id = ANY(%s) AND (s.total_spent IS DISTINCT FROM coalesce(o.spent, 0)
+                                               OR s.order_count IS DISTINCT FROM coalesce(o.orders, 0))""",
+                                (keys,))
+
+        def unpublished() -> int:
+            return int(_one(db, "SELECT count(*) FROM outbox WHERE customer_id = ANY(%s) AND published_at IS NULL",
+                            (keys,))[0])
+
+        _settled(lambda: unpublished() == 0, settle_seconds)
+
+        false_acks: list[str] = []
+        missing = stale = 0
+        for w in load.writers:
+            false_acks += [f"{w.customer_id}: {problem}" for name, status, headers, body in w.answers
+                           if status == 200 and (problem := _genuine(name, headers, body))]
+            acknowledged = w.acknowledged()
+            # Every acknowledged version committed its change, and with it the change's event row.
+            versions = {row[0] for row in db.execute(
+                "SELECT (payload::jsonb -> 'data' ->> 'version')::int FROM outbox "
+                "WHERE customer_id = %s AND topic = 'customers.profile.updated'", (customer_uuid(w.customer_id),))}
+            missing += len({v for _, v in acknowledged} - versions)
+            first_name, version = _one(db, "SELECT first_name, version FROM customers WHERE id = %s",
+                                       (customer_uuid(w.customer_id),))
+            if acknowledged:
+                last_name, last_version = acknowledged[-1]
+                if version < last_version or (version == last_version and first_name != last_name) or (
+                        version > last_version and first_name not in w.attempted[w.attempted.index(last_name) + 1:]):
+                    missing += 1
+            view = service.api("GET", f"/v1/customers/{w.customer_id}")
+            if view.status_code != 200 or view.json()["data"]["customer"]["profile"]["firstName"] != first_name:
+                stale += 1
+        answers = [status for w in load.writers for _, status, _, _ in w.answers]
+        return Books(
+            writes_acknowledged=sum(len(w.acknowledged()) for w in load.writers),
+            writes_failed=sum(len(w.attempted) for w in load.writers) - answers.count(200),
+            false_acknowledgements=false_acks, acknowledged_writes_missing=missing,
+            orders_accepted=len(order_ids), orders_lost=lost, orders_double_applied=int(double_applied),
+            outbox_unpublished=unpublished(), stale_reads=stale)
+
+
+def time_until_answering(service: Service, customer_ids: list[str], *, timeout: float = 90) -> float:
+    """Seconds until every customer is readable through daprd again (reads that skip the cache: the
+    segment is cached too, so the actor's `get_segment` through daprd's actor API)."""
+    started = time.monotonic()
+    pending = set(customer_ids)
+    while pending and time.monotonic() - started < timeout:
+        for customer_id in list(pending):
+            try:
+                if service.http.put(f"{service.dapr}/v1.0/actors/CustomerActor/{customer_id}/method/get",
+                                    content=b"{}", timeout=5).status_code == 200:
+                    pending.discard(customer_id)
+            except httpx.HTTPError:
+                pass
+        if pending:
+            time.sleep(0.1)
+    if pending:
+        raise AssertionError(f"{len(pending)} customers still not answering after {timeout:.0f} s")
+    return time.monotonic() - started
