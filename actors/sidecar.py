@@ -1,5 +1,5 @@
-"""The actor runtime's own calls to daprd (state reads and transactions, reminders, timers) over the
-service's pooled aiohttp session.
+"""The service's own calls to its daprd over the service's pooled aiohttp session: the actor runtime's
+(state reads and transactions, reminders, timers), and daprd's readiness for them.
 
 The SDK's default `DaprActorHttpClient` opens a new aiohttp session, and so a new TCP connection to
 daprd, for every call: every committed change paid a connect and left a TIME-WAIT socket behind, and
@@ -49,3 +49,20 @@ class PooledActorSidecar(DaprActorClientBase):
 
     async def unregister_timer(self, actor_type: str, actor_id: str, name: str) -> None:
         await self._send("DELETE", f"{actor_type}/{actor_id}/timers/{name}")
+
+
+class DaprHealth:
+    """Whether daprd can serve the app's calls: its outbound health (components loaded, placement and
+    the actor runtime ready), which does not wait for the app, so readiness has no cycle with daprd's
+    own probe of the app."""
+
+    def __init__(self, http: aiohttp.ClientSession, dapr_url: str) -> None:
+        self._http = http
+        self._url = f"{dapr_url}/v1.0/healthz/outbound"
+
+    async def ready(self) -> bool:
+        try:
+            async with self._http.get(self._url, timeout=aiohttp.ClientTimeout(total=2)) as response:
+                return 200 <= response.status < 300
+        except (aiohttp.ClientError, TimeoutError):
+            return False

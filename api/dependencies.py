@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from actors.client import CustomerActorClient
 from actors.hashing import PasswordHashing
 from actors.messages import RequestOrigin
+from actors.sidecar import DaprHealth
 from api.auth import TokenVerifier
 from api.ratelimit import LoginThrottle, RateLimiter
 from api.upstream import UpstreamClient
@@ -46,6 +47,7 @@ class ApiServices:
     login_throttle: LoginThrottle
     hashing: PasswordHashing
     upstream: UpstreamClient
+    sidecar: DaprHealth
     policy: ApiPolicy
 
 
@@ -74,6 +76,7 @@ Throttle = Annotated[LoginThrottle, Depends(_part("login_throttle"))]
 Hashing = Annotated[PasswordHashing, Depends(_part("hashing"))]
 Upstream = Annotated[UpstreamClient, Depends(_part("upstream"))]
 Policy = Annotated[ApiPolicy, Depends(_part("policy"))]
+Sidecar = Annotated[DaprHealth, Depends(_part("sidecar"))]
 
 
 SESSION_ID_MAX = 100  # customer_activities.session_id

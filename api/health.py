@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from api.access import Public
-from api.dependencies import Cache, Records
+from api.dependencies import Cache, Records, Sidecar
 from persistence.store import StoreUnavailable
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -20,9 +20,10 @@ async def live(_: Public) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="PostgreSQL and Redis answer", response_model=None)
-async def ready(_: Public, records: Records, cache: Cache) -> dict[str, Any] | JSONResponse:
-    checks: dict[str, str] = {}
+@router.get("/ready", summary="PostgreSQL, Redis and the Dapr sidecar answer", response_model=None)
+async def ready(_: Public, records: Records, cache: Cache, sidecar: Sidecar) -> dict[str, Any] | JSONResponse:
+    """Ready only with its sidecar: without daprd no actor call, publish or invocation can succeed."""
+    checks: dict[str, str] = {"dapr": "ok" if await sidecar.ready() else "unavailable"}
     try:
         await records.ping()
         checks["postgres"] = "ok"

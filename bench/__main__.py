@@ -35,6 +35,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from bench.cpu import cpu_seconds, per_request
 from bench.stacks import bench_app, fresh_stack
 from bench.wrk import Load, script, wrk
 from devstack.stack import DaprApp, Stack
@@ -123,6 +124,7 @@ def events(mesh: Mesh, *, count: int, seconds: int, connections: int) -> Load:
     published and recorded."""
     run = uuid.uuid4().hex[:8]
     publish_url = f"http://127.0.0.1:{mesh.producer.ports.http}/v1.0/publish/pubsub/orders.order.completed"
+    cpu = cpu_seconds(mesh.stack.config.run_dir)
     started = time.monotonic()
     published = wrk("publish only (the producer's daprd accepts)", publish_url, headers=mesh.stack.config.dapr_headers,
                     connections=connections, seconds=seconds, script=script("orders.lua"),
@@ -138,6 +140,7 @@ def events(mesh: Mesh, *, count: int, seconds: int, connections: int) -> Load:
     print(f"   events: {accepted} accepted by daprd ({published.rps:.0f}/s), {recorded} orders recorded, {wrong} "
           f"customers whose metrics differ from the sum of their orders, {elapsed:.1f} s from first publish to "
           "last commit")
+    print("   " + per_request(cpu, cpu_seconds(mesh.stack.config.run_dir), recorded))
     if recorded < accepted or wrong:
         raise RuntimeError("the books do not add up")
     return Load("events: publish -> committed metrics", recorded / elapsed, published.p50, published.p95,
@@ -153,15 +156,19 @@ def measure(mesh: Mesh, *, seconds: int, connections: int, event_count: int) -> 
     ids = str(mesh.ids_file)
     for label, via in entries:
         base = mesh.invoke(via)
+        cpu = cpu_seconds(mesh.stack.config.run_dir)
         ceiling = wrk(f"ceiling: GET /health/live via {label}", f"{base}/health/live", headers=mesh.headers,
                       connections=connections, seconds=seconds)
         print(ceiling.line())
+        print("   " + per_request(cpu, cpu_seconds(mesh.stack.config.run_dir), ceiling.requests))
         modes = ["get", "put", "mixed"] if via is mesh.gateway else ["get"]
         for mode in modes:
             before = cache_lookups(mesh)
+            cpu = cpu_seconds(mesh.stack.config.run_dir)
             load = wrk(f"{mode}: via {label}", base, headers=mesh.headers, connections=connections, seconds=seconds,
                        script=script("customers.lua"), script_args=[ids, mode])
             print(load.line(ceiling))
+            print("   " + per_request(cpu, cpu_seconds(mesh.stack.config.run_dir), load.requests))
             if mode == "mixed":
                 hits, misses = (after - earlier for after, earlier in zip(cache_lookups(mesh), before, strict=True))
                 print(f"   cache hit ratio during the mixed run: {hits / max(hits + misses, 1):.1%} "
@@ -196,12 +203,13 @@ def main() -> None:
         finally:
             mesh.stack.down()
     print(f"\n{'load':52} " + "  ".join(f"{f'{n} replica(s)':>38}" for n in results))
-    names = [load.name for _, load in results[args.replicas[0]]]
-    for i, name in enumerate(names):
+    names = list(dict.fromkeys(load.name for rows in results.values() for _, load in rows))
+    for name in names:
         cells = []
         for rows in results.values():
-            if i < len(rows) and rows[i][1].name == name:
-                ceiling, load = rows[i]
+            found = [(ceiling, load) for ceiling, load in rows if load.name == name]
+            if found:
+                ceiling, load = found[0]
                 cells.append(f"{load.rps:7.0f}/s {load.rps / ceiling.rps:4.0%} p50 {load.p50:5.1f} p99 {load.p99:6.1f}")
             else:
                 cells.append(f"{'-':>38}")

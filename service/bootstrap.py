@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from actors.client import CustomerActorClient
 from actors.customer_actor import ActorDependencies
 from actors.hashing import PasswordHashing
+from actors.sidecar import DaprHealth
 from actors.turn import TurnDependencies
 from api.auth import TokenVerifier
 from api.dependencies import ApiPolicy, ApiServices
@@ -73,6 +74,7 @@ async def bootstrap(settings: Settings) -> Container:
         hashing=hashing,
         upstream=UpstreamClient(http, settings.dapr_url, redis, timeout_ms=settings.dependency_timeout_ms,
                                 cache_ttl=settings.upstream_cache_ttl),
+        sidecar=DaprHealth(http, settings.dapr_url),
         policy=ApiPolicy(password_min_length=settings.password_min_length,
                          order_service_app_id=settings.order_service_app_id,
                          loyalty_service_app_id=settings.loyalty_service_app_id, clock=settings.clock),

@@ -1,0 +1,127 @@
+"""The cluster manifests, checked offline: `kustomize build k8s/` succeeds (kustomize from its own Go
+module, tools/kustomize), every Kubernetes object validates against the Kubernetes schemas
+(kubernetes-validate, strict: unknown fields are errors), and every Dapr object, in k8s/ and in
+components/ (the local run's resources), against the CRD schemas shipped in the pinned Dapr module,
+with unknown fields refused as Kubernetes' strict field validation would.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import kubernetes_validate
+import pytest
+import yaml
+
+from devstack.stack import COMPONENTS_DIR, REPO_ROOT
+
+K8S_DIR = REPO_ROOT / "k8s"
+KUBERNETES_VERSION = "1.33"
+DAPR_TOOLS = REPO_ROOT / "tools" / "dapr-runtime"
+
+
+@cache
+def built() -> list[dict[str, Any]]:
+    binary = subprocess.run(["bash", str(REPO_ROOT / "tools" / "kustomize" / "build.sh")],  # noqa: S603,S607
+                            capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    out = subprocess.run([binary, str(K8S_DIR)], capture_output=True, text=True, check=True)  # noqa: S603
+    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
+
+
+@cache
+def dapr_crds() -> dict[str, dict[str, Any]]:
+    """The pinned Dapr module's CRDs by kind."""
+    module = json.loads(subprocess.run(["go", "mod", "download", "-json", "github.com/dapr/dapr"],  # noqa: S603,S607
+                                       cwd=DAPR_TOOLS, capture_output=True, text=True, check=True).stdout)
+    crds = {}
+    for path in sorted((Path(module["Dir"]) / "charts" / "dapr" / "crds").glob("*.yaml")):
+        for crd in yaml.safe_load_all(path.read_text()):
+            if crd and crd.get("kind") == "CustomResourceDefinition":
+                crds[crd["spec"]["names"]["kind"]] = crd
+    return crds
+
+
+def _unknown_fields(value: Any, schema: dict[str, Any], where: str) -> Iterator[str]:
+    """Fields the schema does not declare (Kubernetes prunes them silently, or refuses them strictly)."""
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return
+    if isinstance(value, dict) and "properties" in schema:
+        for key, item in value.items():
+            if key not in schema["properties"]:
+                yield f"{where}.{key}"
+            else:
+                yield from _unknown_fields(item, schema["properties"][key], f"{where}.{key}")
+    elif isinstance(value, dict) and isinstance(schema.get("additionalProperties"), dict):
+        for key, item in value.items():
+            yield from _unknown_fields(item, schema["additionalProperties"], f"{where}.{key}")
+    elif isinstance(value, list) and "items" in schema:
+        for index, item in enumerate(value):
+            yield from _unknown_fields(item, schema["items"], f"{where}[{index}]")
+
+
+def dapr_problems(doc: dict[str, Any]) -> list[str]:
+    crd = dapr_crds().get(doc["kind"])
+    if crd is None:
+        return [f"no CRD for kind {doc['kind']} in the pinned Dapr module"]
+    group, _, version = doc["apiVersion"].partition("/")
+    if group != crd["spec"]["group"]:
+        return [f"apiVersion group {group}, the CRD's is {crd['spec']['group']}"]
+    served = {v["name"]: v for v in crd["spec"]["versions"] if v.get("served")}
+    if version not in served:
+        return [f"version {version} is not served (served: {sorted(served)})"]
+    schema = served[version]["schema"]["openAPIV3Schema"]
+    body = {key: value for key, value in doc.items() if key not in ("apiVersion", "kind", "metadata")}
+    problems = [error.message for error in jsonschema_rs.validator_for(schema).iter_errors(body)]
+    return problems + [f"unknown field {field}" for field in _unknown_fields(body, schema, doc["kind"])]
+
+
+def local_resources() -> list[tuple[str, dict[str, Any]]]:
+    return [(f"components/{path.name}", doc) for path in sorted(COMPONENTS_DIR.glob("*.yaml"))
+            for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def test_kustomize_builds_the_whole_deployment() -> None:
+    kinds = sorted({doc["kind"] for doc in built()})
+    assert kinds == sorted({"Namespace", "ConfigMap", "Job", "Deployment", "PodDisruptionBudget", "NetworkPolicy",
+                            "Component", "Configuration", "Resiliency"}), kinds
+    assert all(doc["metadata"].get("namespace") == "customers" for doc in built() if doc["kind"] != "Namespace")
+
+
+@pytest.mark.parametrize("index", range(len(built())), ids=lambda i: f"{built()[i]['kind']}/{built()[i]['metadata']['name']}")
+def test_every_built_object_validates(index: int) -> None:
+    doc = built()[index]
+    if doc["apiVersion"].startswith("dapr.io/"):
+        assert dapr_problems(doc) == []
+    else:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("name_doc", local_resources(), ids=lambda nd: f"{nd[0]}:{nd[1]['metadata']['name']}")
+def test_every_local_dapr_resource_validates(name_doc: tuple[str, dict[str, Any]]) -> None:
+    assert dapr_problems(name_doc[1]) == []
+
+
+def test_the_validation_refuses_a_misspelt_field() -> None:
+    """The checks above can fail: a typo in a Dapr resource and one in a Deployment are both caught."""
+    component = {"apiVersion": "dapr.io/v1alpha1", "kind": "Component", "metadata": {"name": "x"},
+                 "spec": {"type": "state.redis", "version": "v1", "metadata": [{"name": "a", "valeu": "b"}]}}
+    assert dapr_problems(component) == ["unknown field Component.spec.metadata[0].valeu"]
+    deployment = next(doc for doc in built() if doc["kind"] == "Deployment")
+    broken = json.loads(json.dumps(deployment))
+    broken["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_deployment_is_ready_only_with_its_sidecar_and_keeps_two_replicas_through_disruptions() -> None:
+    deployment = next(doc for doc in built() if doc["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["exec"]["command"][-1] == "/health/ready"
+    budget = next(doc for doc in built() if doc["kind"] == "PodDisruptionBudget")
+    assert budget["spec"]["minAvailable"] < deployment["spec"]["replicas"]
