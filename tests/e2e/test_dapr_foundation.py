@@ -70,3 +70,23 @@ def test_reminder_fires_through_the_scheduler_and_changes_actor_state(service: S
     wait_for(lambda: segment() == "at_risk", timeout=45, what="the reminder to move the customer to at_risk")
     stored = service.actor_state(customer["id"], "segment").json()
     assert stored["segment"] == "at_risk"
+
+
+def test_the_app_is_ready_only_while_its_sidecar_is(service: Service) -> None:
+    """Readiness covers daprd: without it no actor call, publish or invocation succeeds, so Kubernetes
+    must stop routing to the pod (liveness stays up: restarting the app would not bring daprd back)."""
+    ready = f"http://127.0.0.1:{service.app.ports.app}/health/ready"
+    live = f"http://127.0.0.1:{service.app.ports.app}/health/live"
+    first = service.http.get(ready)
+    assert first.status_code == 200
+    assert first.json()["checks"] == {"dapr": "ok", "postgres": "ok", "redis": "ok"}
+    service.stack.process(f"{service.app.name}-daprd").stop()
+    try:
+        without = service.http.get(ready)
+        assert without.status_code == 503
+        assert without.json()["checks"]["dapr"] == "unavailable"
+        assert service.http.get(live).status_code == 200
+    finally:
+        service.stack.start_sidecar(service.app)
+        service.stack.wait_healthy(service.app)
+    assert service.http.get(ready).status_code == 200

@@ -50,6 +50,11 @@ class Writer:
                 if response.status_code != 200:
                     time.sleep(0.05)  # a client backing off, not hammering a recovering service
 
+    def answers_summary(self) -> str:
+        """The last answers, e.g. 'W40 200 v41, W41 500, W42 200 v42'."""
+        return ", ".join(f"{name} {status}" + (f" v{h['etag'].strip(chr(34))}" if "etag" in h else "")
+                         for name, status, h, _ in self.answers[-8:])
+
     def acknowledged(self) -> list[tuple[str, int]]:
         """(first name, version) of every write answered 200 with this service's envelope and ETag."""
         return [(name, int(headers["etag"].strip('"'))) for name, status, headers, _ in self.answers
@@ -126,6 +131,7 @@ class Books:
     orders_double_applied: int  # customers whose metrics differ from the sum of their recorded orders
     outbox_unpublished: int
     stale_reads: int  # customers whose API view differs from PostgreSQL after recovery
+    details: list[str] = field(default_factory=list)  # what each missing write or stale read was
 
     @property
     def clean(self) -> bool:
@@ -190,33 +196,46 @@ def check_books(load: MixedLoad, *, settle_seconds: float = 90, orders_accepted_
         _settled(lambda: unpublished() == 0, settle_seconds)
 
         false_acks: list[str] = []
+        details: list[str] = []
         missing = stale = 0
         for w in load.writers:
             false_acks += [f"{w.customer_id}: {problem}" for name, status, headers, body in w.answers
                            if status == 200 and (problem := _genuine(name, headers, body))]
             acknowledged = w.acknowledged()
-            # Every acknowledged version committed its change, and with it the change's event row.
-            versions = {row[0] for row in db.execute(
+            # Each acknowledged write committed a profile change, and with it the change's event row, after
+            # the previous acknowledgement and at or before its own version. (Not always at it: a request
+            # daprd delivers twice finds its change made, and answers the version now, orders included.)
+            versions = sorted(row[0] for row in db.execute(
                 "SELECT (payload::jsonb -> 'data' ->> 'version')::int FROM outbox "
-                "WHERE customer_id = %s AND topic = 'customers.profile.updated'", (customer_uuid(w.customer_id),))}
-            missing += len({v for _, v in acknowledged} - versions)
+                "WHERE customer_id = %s AND topic = 'customers.profile.updated'", (customer_uuid(w.customer_id),)))
+            previous = 0
+            for name, version in acknowledged:
+                if not any(previous < v <= version for v in versions):
+                    missing += 1
+                    details.append(f"{w.customer_id}: {name} acknowledged at v{version}, but no profile change "
+                                   f"committed after v{previous} (rows: {versions[-6:]}; {w.answers_summary()})")
+                previous = version
             first_name, version = _one(db, "SELECT first_name, version FROM customers WHERE id = %s",
                                        (customer_uuid(w.customer_id),))
             if acknowledged:
                 last_name, last_version = acknowledged[-1]
-                if version < last_version or (version == last_version and first_name != last_name) or (
-                        version > last_version and first_name not in w.attempted[w.attempted.index(last_name) + 1:]):
+                # Orders move the version too; a write whose answer was lost may have landed after the last one.
+                if version < last_version or first_name not in w.attempted[w.attempted.index(last_name):]:
                     missing += 1
+                    details.append(f"{w.customer_id}: PostgreSQL holds {first_name} v{version}, the last "
+                                   f"acknowledged write was {last_name} v{last_version} ({w.answers_summary()})")
             view = service.api("GET", f"/v1/customers/{w.customer_id}")
             if view.status_code != 200 or view.json()["data"]["customer"]["profile"]["firstName"] != first_name:
                 stale += 1
+                details.append(f"{w.customer_id}: API answers {view.status_code} {view.text[:200]}, PostgreSQL "
+                               f"holds {first_name} v{version}")
         answers = [status for w in load.writers for _, status, _, _ in w.answers]
         return Books(
             writes_acknowledged=sum(len(w.acknowledged()) for w in load.writers),
             writes_failed=sum(len(w.attempted) for w in load.writers) - answers.count(200),
             false_acknowledgements=false_acks, acknowledged_writes_missing=missing,
             orders_accepted=len(order_ids), orders_lost=lost, orders_double_applied=int(double_applied),
-            outbox_unpublished=unpublished(), stale_reads=stale)
+            outbox_unpublished=unpublished(), stale_reads=stale, details=details)
 
 
 def time_until_answering(service: Service, customer_ids: list[str], *, timeout: float = 90) -> float:
