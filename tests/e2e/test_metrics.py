@@ -3,11 +3,13 @@ the traffic did."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
 import httpx
 
+from devstack.stack import REPO_ROOT
 from tests.e2e.test_dapr_foundation import order_event
 from tests.e2e.test_events_in import wait_orders
 from tests.support.service import Service
@@ -55,3 +57,20 @@ def test_traffic_moves_the_counts_it_should(service: Service) -> None:
     assert moved(before, after, r"customers_login_failures_total") == 1
     assert "customers_outbox_backlog" in after
     assert not any(customer["id"] in k for k in after), "no customer ids in labels"
+
+
+def test_every_series_the_dashboard_plots_is_served(service: Service) -> None:
+    """k8s/dashboards/customer-service.json plots the app's metrics beside daprd's: each metric it names
+    must be what the app or its daprd serves (after traffic of every kind the panels show)."""
+    customer = service.create_customer()  # a publish: daprd's pub/sub egress
+    service.publish("orders.order.completed", order_event(customer["id"]))  # ingress, and an actor call
+    wait_orders(service, customer["id"], 1)
+    served = set()
+    for port in (service.app.app_env["METRICS_PORT"], str(service.app.ports.metrics)):
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        served |= {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and line[0] != "#"}
+    dashboard = json.loads((REPO_ROOT / "k8s" / "dashboards" / "customer-service.json").read_text())
+    plotted = {name for panel in dashboard["panels"] for target in panel["targets"]
+               for name in re.findall(r"\b((?:customers|dapr)_[a-z_]+)\{", target["expr"])}
+    assert len(plotted) >= 12
+    assert plotted - served == set()
