@@ -11,8 +11,9 @@ the view cache and the segment-review reminder. If PostgreSQL fails nothing else
   ids in one small key, each result in a key of its own, so a turn writes one result, not all of them
   (the whole list was a 24 KB JSON write per change, measured in bench/).
 - Errors: a rejection travels as a value; an unavailable store as SERVICE_UNAVAILABLE; anything else
-  as INTERNAL_ERROR with the details only in the log. After an ambiguous failure the working copy is
-  dropped and rebuilt on the next call.
+  as INTERNAL_ERROR with the details only in the log. After an ambiguous failure (a connection lost at
+  COMMIT, or anything unexpected) the working copy is dropped and rebuilt on the next call; after a
+  write that never reached PostgreSQL it is kept, so reads go on answering through an outage.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from domain.clock import Clock, iso, parse_iso
 from domain.customer import Customer, Status
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.segmentation import SegmentState, next_boundary
-from persistence.store import StoreUnavailable
+from persistence.store import CommitOutcomeUnknown, RecordMoved, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +138,20 @@ class Turn:
     # -- one call -----------------------------------------------------------------------------------------
     async def run(self, request_id: str | None, step: Callable[[], Awaitable[BaseModel]]) -> Outcome:
         try:
-            await self._load()
+            await self._load(query=request_id is None)
             if request_id is not None and request_id in self._recent:
                 found, first = await self._state.try_get_state(request_state(request_id))
                 if found:
                     return dict(first)  # a retried call: answer as the first attempt did
-            outcome: Outcome = {"ok": True, "value": (await step()).model_dump(mode="json")}
+            try:
+                result = await step()
+            except RecordMoved as exc:
+                # Decided on a stale copy: decide once more on PostgreSQL's record.
+                log.warning("%s; deciding again on the record", exc)
+                await self._forget()
+                await self._load(query=False)
+                result = await step()
+            outcome: Outcome = {"ok": True, "value": result.model_dump(mode="json")}
             if request_id is not None and self.aggregate is not None \
                     and self.aggregate.customer.status is not Status.DELETED:
                 await self._remember(request_id, outcome)
@@ -152,8 +161,9 @@ class Turn:
             return {"ok": False, "error": exc.to_dict()}
         except StoreUnavailable as exc:
             log.warning("customer store unavailable for %s: %s", self._id, exc)
-            # A connection lost at COMMIT leaves it unknown whether the change landed: re-read next time.
-            await self._forget()
+            if isinstance(exc, CommitOutcomeUnknown):
+                await self._forget()  # whether the change landed is unknown: re-read next time
+            # Otherwise nothing was written and the working copy still matches PostgreSQL: reads go on.
             return _failure(ErrorCode.SERVICE_UNAVAILABLE, "the customer store is unavailable; retry shortly")
         except Exception:
             log.exception("unexpected failure in a turn of %s", self._id)
@@ -213,23 +223,35 @@ class Turn:
         await self._state.set_state(REVIEW_AT_STATE, iso(boundary))
 
     # -- loading ---------------------------------------------------------------------------------------------
-    async def _load(self) -> None:
+    async def _load(self, *, query: bool) -> None:
+        """The working copy, checked against PostgreSQL's version. While PostgreSQL is unreachable a query
+        is answered from the Dapr state unchecked (reads keep working in an outage), and the check is
+        made again on the next call."""
         if self._loaded:
             return
         has_state, state = await self._state.try_get_state(CUSTOMER_STATE)
-        durable_version = await self._deps.records.customer_version(self._id)
         _, segment = await self._state.try_get_state(SEGMENT_STATE)
+        try:
+            durable_version = await self._deps.records.customer_version(self._id)
+        except StoreUnavailable:
+            if not (query and has_state and state is not None and segment):
+                raise
+            await self._from_state(state, segment)
+            return
         if has_state and state is not None and segment and durable_version == state.get("version"):
-            _, addresses = await self._state.try_get_state(ADDRESSES_STATE)
-            _, review_at = await self._state.try_get_state(REVIEW_AT_STATE)
-            _, recent = await self._state.try_get_state(RECENT_REQUESTS_STATE)
-            self.aggregate = CustomerAggregate(Customer.from_state(state), SegmentState.from_state(segment),
-                                               AddressBook.from_list(addresses or []))
-            self._review_at = parse_iso(review_at)
-            self._recent = [str(request_id) for request_id in recent or []]
+            await self._from_state(state, segment)
         else:
             await self._rehydrate(reason="missing" if not has_state else "stale")
         self._loaded = True
+
+    async def _from_state(self, state: dict[str, Any], segment: dict[str, Any]) -> None:
+        _, addresses = await self._state.try_get_state(ADDRESSES_STATE)
+        _, review_at = await self._state.try_get_state(REVIEW_AT_STATE)
+        _, recent = await self._state.try_get_state(RECENT_REQUESTS_STATE)
+        self.aggregate = CustomerAggregate(Customer.from_state(state), SegmentState.from_state(segment),
+                                           AddressBook.from_list(addresses or []))
+        self._review_at = parse_iso(review_at)
+        self._recent = [str(request_id) for request_id in recent or []]
 
     async def _rehydrate(self, *, reason: str) -> None:
         self.aggregate = await self._deps.records.load_customer(self._id)

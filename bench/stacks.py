@@ -15,7 +15,7 @@ def fresh_stack(name: str, *, mtls: bool = True, dapr_config: Path | None = None
     config = StackConfig.for_tests(REPO_ROOT / ".data" / name)
     config.mtls = mtls
     if dapr_config is not None:
-        config.dapr_config = dapr_config
+        config.dapr_config_override = dapr_config
     stack = Stack(config)
     stack.down()
     stack.wipe()

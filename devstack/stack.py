@@ -7,19 +7,20 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from devstack.processes import ManagedProcess, StackError, free_port, http_ok
+from devstack.runfile import RunApp, read_run_file
 from devstack.servers import Containers, LocalPostgres, LocalRedis, docker_engine_answers
 
 log = logging.getLogger("devstack")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPONENTS_DIR = REPO_ROOT / "components"
+SERVICE_APP_ID = "customer-service"
 # The control plane's trust domain (sentry, placement, scheduler); apps are in Dapr's default "public".
 TRUST_DOMAIN = "localhost"
 DAPR_BUILD_SCRIPT = REPO_ROOT / "tools" / "dapr-runtime" / "build.sh"
@@ -52,15 +53,29 @@ class SidecarPorts:
 
 @dataclass(frozen=True)
 class DaprApp:
-    """One Dapr application: the app process and its daprd sidecar."""
+    """One Dapr application: the app process and its daprd sidecar, as an app of dapr.yaml describes it,
+    on these ports (the file's own, or free ones for a test stack)."""
 
-    app_id: str
+    run: RunApp
     ports: SidecarPorts
-    app_argv: Sequence[str]
+    # Added to (and overriding) the run file's env for this app.
     app_env: Mapping[str, str] = field(default_factory=dict)
-    health_path: str = "/health/live"
     # Replicas share an app id (Dapr spreads actors and invocations over them); each needs its own processes.
     replica: int = 1
+
+    @classmethod
+    def of(cls, run: RunApp, ports: SidecarPorts | None = None, **env: str) -> DaprApp:
+        """The run file's app, on the file's ports unless others are given."""
+        return cls(run, ports or SidecarPorts(run.app_port, run.dapr_http_port, run.dapr_grpc_port,
+                                              run.dapr_internal_grpc_port, run.metrics_port), env)
+
+    @property
+    def app_id(self) -> str:
+        return self.run.app_id
+
+    @property
+    def health_path(self) -> str:
+        return self.run.health_path
 
     @property
     def name(self) -> str:
@@ -88,7 +103,8 @@ class StackConfig:
     # Sentry and mTLS between every daprd and the control plane. Only a benchmark measuring what mTLS
     # costs turns it off (with a configuration that has no access policy: policies need mTLS identities).
     mtls: bool = True
-    dapr_config: Path = COMPONENTS_DIR / "configuration.yaml"
+    # Every daprd's configuration instead of the run file's (a benchmark without the access policy).
+    dapr_config_override: Path | None = None
 
     @property
     def log_dir(self) -> Path:
@@ -232,7 +248,7 @@ class Stack:
             "--metrics-listen-address", "127.0.0.1",
             "--issuer-credentials", str(credentials),
             "--trust-domain", TRUST_DOMAIN,
-            "--config", str(self.config.dapr_config),
+            "--config", str(self.config.dapr_config_override or sentry_configuration()),
         ])
         sentry.wait_until(lambda: self.trust_anchors_file.exists()
                           and http_ok(f"http://127.0.0.1:{ports['sentry_healthz']}/healthz"),
@@ -294,18 +310,24 @@ class Stack:
         return f"{parts.hostname}:{parts.port or 6379}"
 
     def start_app(self, app: DaprApp) -> None:
+        """The app's command in its folder, with the environment the dapr CLI gives it (APP_ID, APP_PORT,
+        DAPR_HTTP_PORT, ...), the run file's env, and what the stack provides."""
         env = {
-            "DATABASE_URL": self.database_url,
-            "REDIS_URL": self.redis_url,
+            "APP_ID": app.app_id,
+            "APP_PORT": str(app.ports.app),
+            "APP_PROTOCOL": app.run.app_protocol,
             "DAPR_HTTP_PORT": str(app.ports.http),
             "DAPR_GRPC_PORT": str(app.ports.grpc),
+            "DAPR_METRICS_PORT": str(app.ports.metrics),
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
             "DAPR_API_TOKEN": self.config.dapr_api_token,
             "APP_API_TOKEN": self.config.app_api_token,
-            "SERVICE_ENV": "local",
             "PYTHONUNBUFFERED": "1",
+            **app.run.env,
             **app.app_env,
         }
-        self.process(app.name).start([*app.app_argv], env=env, cwd=REPO_ROOT)
+        self.process(app.name).start(app.run.argv(), env=env, cwd=app.run.app_dir)
 
     def start_sidecar(self, app: DaprApp) -> None:
         resolver_dir = self.config.data_dir / "name-resolution"
@@ -316,20 +338,19 @@ class Stack:
                 str(self.bin_dir / "daprd"),
                 "--app-id", app.app_id,
                 "--app-port", str(app.ports.app),
-                "--app-protocol", "http",
-                "--dapr-listen-addresses", "127.0.0.1",
+                "--app-protocol", app.run.app_protocol,
+                "--dapr-listen-addresses", app.run.listen_addresses,
                 "--dapr-http-port", str(app.ports.http),
                 "--dapr-grpc-port", str(app.ports.grpc),
                 "--dapr-internal-grpc-port", str(app.ports.internal_grpc),
                 "--metrics-port", str(app.ports.metrics),
                 "--placement-host-address", f"127.0.0.1:{self.config.placement_port}",
                 "--scheduler-host-address", f"127.0.0.1:{self.config.scheduler_port}",
-                "--resources-path", str(COMPONENTS_DIR),
-                "--config", str(self.config.dapr_config),
-                "--enable-app-health-check",
-                "--app-health-check-path", app.health_path,
-                "--app-health-probe-interval", "1",
-                "--log-level", os.environ.get("DAPR_LOG_LEVEL", "info"),
+                "--resources-path", str(app.run.resources_path),
+                "--config", str(self.config.dapr_config_override or app.run.config_file),
+                *(["--enable-app-health-check", "--app-health-check-path", app.run.health_path,
+                   "--app-health-probe-interval", str(app.run.health_interval)] if app.run.health_check else []),
+                "--log-level", os.environ.get("DAPR_LOG_LEVEL", app.run.log_level),
                 *(["--enable-mtls", "--sentry-address", f"127.0.0.1:{self.config.sentry_port}",
                    "--control-plane-trust-domain", TRUST_DOMAIN] if self.config.mtls else []),
             ],
@@ -397,13 +418,12 @@ def _kept_secret(data_dir: Path, name: str) -> str:
     return path.read_text().strip()
 
 
-def service_argv() -> list[str]:
-    """The customer service, listening where SERVICE_HOST and SERVICE_PORT say."""
-    return [sys.executable, "-m", "service"]
+def run_file_app(app_id: str) -> RunApp:
+    """An app of dapr.yaml."""
+    return read_run_file()[app_id]
 
 
-def python_app_argv(module_app: str, port: int) -> list[str]:
-    """The argv that serves an ASGI app on loopback with this interpreter."""
-    return [sys.executable, "-m", "uvicorn", module_app, "--host", "127.0.0.1", "--port", str(port),
-]
+def sentry_configuration() -> Path:
+    """The Dapr configuration sentry reads (its mTLS settings): the service's, from dapr.yaml."""
+    return run_file_app(SERVICE_APP_ID).config_file
 

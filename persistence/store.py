@@ -40,6 +40,15 @@ class StoreUnavailable(Exception):
     """PostgreSQL could not be reached or failed mid-transaction; nothing was committed."""
 
 
+class CommitOutcomeUnknown(StoreUnavailable):
+    """The connection was lost while PostgreSQL committed: the change may or may not have landed."""
+
+
+class RecordMoved(Exception):
+    """PostgreSQL's record is newer than the version the change was decided on: the deciding copy is
+    stale (a commit whose answer was lost, or another activation); nothing was written."""
+
+
 # What asyncpg raises when the database is down, restarting or overloaded, as opposed to a rejection.
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -48,6 +57,9 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
+    # A pooled connection left mid-operation when the server went away ("cannot switch to state ...;
+    # another operation is in progress"): found by the PostgreSQL-outage fault test.
+    asyncpg.InternalClientError,
     TimeoutError,
 )
 
@@ -131,19 +143,29 @@ class Store:
     async def commit(self, change: Change, origin: Origin) -> bool:
         """Writes the change in one transaction. False, with nothing written, when the change applies an
         inbound event (or an order) that was applied before."""
-        async with self.connection() as conn:
-            transaction = conn.transaction()
-            await transaction.start()
-            try:
-                if change.receipt is not None and not await _first_receipt(conn, change.customer_id,
-                                                                           change.receipt):
+        committed = False
+        try:
+            async with self.connection() as conn:
+                transaction = conn.transaction()
+                await transaction.start()
+                try:
+                    if change.receipt is not None and not await _first_receipt(conn, change.customer_id,
+                                                                               change.receipt):
+                        await transaction.rollback()
+                        return False
+                    await _write(conn, change, origin, self._source)
+                except BaseException:
                     await transaction.rollback()
-                    return False
-                await _write(conn, change, origin, self._source)
-            except BaseException:
-                await transaction.rollback()
-                raise
-            await transaction.commit()
+                    raise
+                try:
+                    await transaction.commit()
+                except UNAVAILABLE_ERRORS as exc:
+                    raise CommitOutcomeUnknown(f"connection lost at COMMIT: {exc!r}") from exc
+                committed = True
+        except StoreUnavailable:
+            if committed:  # only returning the connection to the pool failed: the change is in
+                return True
+            raise
         return True
 
     # -- reads for the actor ------------------------------------------------------------------------------
@@ -305,7 +327,7 @@ async def _update_customer(conn: asyncpg.Connection, customer: Customer, *, expe
         raise DomainError(ErrorCode.EMAIL_ALREADY_EXISTS,
                           "an account with this email address already exists") from exc
     if status != "UPDATE 1":
-        raise DomainError(ErrorCode.PRECONDITION_FAILED, "the customer was changed by another request; read it again")
+        raise RecordMoved(f"{customer.id} is no longer at version {expected_version}")
 
 
 async def _anonymise(conn: asyncpg.Connection, customer_id: str, erased: Customer) -> None:

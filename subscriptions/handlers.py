@@ -4,8 +4,8 @@ Outcomes, as Dapr's pub/sub API defines them:
 - SUCCESS: applied, or already applied before (a redelivery, a second event for the same order), or
   refused (malformed, implausible, unknown customer) and published to the dead-letter topic with
   the reason, so whoever reads that topic knows why;
-- RETRY: a transient failure (PostgreSQL, the actor runtime or the dead-letter publish unavailable);
-  Dapr delivers it again.
+- RETRY: a transient failure (PostgreSQL, the actor runtime or the dead-letter publish unavailable), or
+  an internal error of ours (not the event's fault); Dapr delivers it again.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from actors import messages as m
 from actors.client import ActorUnavailable, CustomerActorClient
 from domain.clock import Clock, iso
-from domain.errors import DomainError
+from domain.errors import DomainError, ErrorCode
 from subscriptions.events import (
     DEAD_LETTER_TOPIC,
     ORDER_COMPLETED,
@@ -112,6 +112,12 @@ async def _deliver(request: Request, topic: str, model: type[E],
     try:
         result = await apply(actors, event)
     except DomainError as exc:
+        if exc.code is ErrorCode.INTERNAL_ERROR:
+            # Our failure, not the event's: never park it unapplied. A poison event retries every
+            # processingTimeout, logged each time, until fixed.
+            log.error("retrying %s event %s after an internal error in its actor", topic, event.eventId)
+            EVENTS_IN.labels(topic, "retry").inc()
+            return RETRY
         return await dead_letters.refuse(topic, raw, f"{exc.code.name}: {_reason(exc)}")
     except ActorUnavailable as exc:
         log.warning("retrying %s event %s later: %s", topic, event.eventId, exc)
@@ -126,15 +132,18 @@ async def _deliver(request: Request, topic: str, model: type[E],
 def register_subscriptions(app: FastAPI, pubsub_name: str, actors: Callable[[], CustomerActorClient],
                            dead_letters: Callable[[], DeadLetters]) -> None:
     """`actors` and `dead_letters` give the process's adapters, which exist once the app has started.
-    Dapr's own dead-letter topic stays configured for deliveries it gives up on."""
+
+    No Dapr dead-letter topic on these subscriptions: daprd gives a delivery up when the pub/sub's
+    processingTimeout ends its retries (an outage longer than that, 15 s), and with a dead-letter topic
+    it would move the event there and acknowledge it, unapplied (bench.faults found two orders lost that
+    way in a 10 s PostgreSQL outage). Without one, Redis delivers it again. What this service refuses
+    for good, it dead-letters itself, with the reason (`DeadLetters`)."""
     dapr_app = DaprApp(app)
 
-    @dapr_app.subscribe(pubsub=pubsub_name, topic=ORDER_COMPLETED, route="/events/orders/completed",
-                        dead_letter_topic=DEAD_LETTER_TOPIC)
+    @dapr_app.subscribe(pubsub=pubsub_name, topic=ORDER_COMPLETED, route="/events/orders/completed")
     async def order_completed(request: Request) -> dict[str, str]:
         return await _deliver(request, ORDER_COMPLETED, OrderCompleted, _order, actors(), dead_letters())
 
-    @dapr_app.subscribe(pubsub=pubsub_name, topic=POINTS_EARNED, route="/events/loyalty/points-earned",
-                        dead_letter_topic=DEAD_LETTER_TOPIC)
+    @dapr_app.subscribe(pubsub=pubsub_name, topic=POINTS_EARNED, route="/events/loyalty/points-earned")
     async def points_earned(request: Request) -> dict[str, str]:
         return await _deliver(request, POINTS_EARNED, PointsEarned, _points, actors(), dead_letters())

@@ -45,6 +45,9 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # The app's own access log (api.observability) has the route template and duration; uvicorn's would
+    # repeat every request with the raw path (ids in it).
+    logging.getLogger("uvicorn.access").disabled = True

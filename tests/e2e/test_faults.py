@@ -11,6 +11,8 @@ from __future__ import annotations
 import shutil
 import time
 
+import pytest
+
 from tests.support.faults import MixedLoad, check_books, time_until_answering
 from tests.support.service import Service
 
@@ -21,7 +23,6 @@ def _under_load(service: Service, fault: str) -> tuple[MixedLoad, float]:
     load.start()
     time.sleep(2)
     customers = [w.customer_id for w in load.writers]
-    recovered_at = 0.0
     if fault == "kill app":
         service.kill_app()  # SIGKILL: requests in flight die with it
         service.stack.start_app(service.app)
@@ -36,6 +37,16 @@ def _under_load(service: Service, fault: str) -> tuple[MixedLoad, float]:
         redis.stop()
         shutil.rmtree(redis.data_dir / "redis")  # actor state, cache, rate limits, pub/sub streams: all gone
         redis.start()
+    elif fault == "postgres stopped":
+        postgres = service.stack.local_postgres
+        assert postgres is not None
+        postgres.stop()
+        time.sleep(1)
+        refused = service.api("PUT", f"/v1/customers/{customers[0]}", json={"profile": {"lastName": "Outage"}})
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["retry-after"] == "1"
+        time.sleep(14)  # with the second above: longer than a delivery's retries may last (processingTimeout)
+        postgres.start()
     recovered_at = time.monotonic()
     print(f"{fault}: every customer answering again after {time_until_answering(service, customers):.1f} s")
     time.sleep(2)
@@ -64,4 +75,14 @@ def test_redis_lost_with_its_data_rebuilds_from_postgresql(service: Service) -> 
     load, recovered_at = _under_load(service, "redis wiped")
     books = check_books(load, orders_accepted_after=recovered_at)
     assert books.orders_accepted > 0, books
+    assert books.clean, books
+
+
+def test_postgresql_down_for_15_s_refuses_writes_and_loses_no_event(service: Service) -> None:
+    """Writes get 503 with Retry-After; events wait, past the pub/sub's processingTimeout, and are all
+    applied once PostgreSQL is back (none moved to a dead-letter topic by daprd)."""
+    if service.stack.local_postgres is None:
+        pytest.skip("needs the project's own PostgreSQL process to stop and start it")
+    books = check_books(_under_load(service, "postgres stopped")[0])
+    assert books.writes_failed > 0, books
     assert books.clean, books

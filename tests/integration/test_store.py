@@ -19,7 +19,7 @@ from domain.ids import customer_uuid, new_customer_id
 from domain.segmentation import Tier
 from persistence.outbox import Outbox
 from persistence.read_models import ReadModels
-from persistence.store import Store
+from persistence.store import RecordMoved, Store
 
 NOW = datetime.now(UTC)
 ORIGIN = Origin("corr_it", session_id="sess_it", ip_address="127.0.0.1", user_agent="pytest")
@@ -67,9 +67,8 @@ async def test_a_change_from_a_stale_version_writes_nothing_not_even_its_events(
     stale = customer.update_profile(profile={"firstName": "Eve"}, preferences={}, source="customer",
                                     if_match=None, now=NOW)  # made from version 1, the record is at 2
     assert stale is not None
-    with pytest.raises(DomainError) as raised:
+    with pytest.raises(RecordMoved):
         await store.commit(stale, ORIGIN)
-    assert raised.value.code is ErrorCode.PRECONDITION_FAILED
     assert await fetchval(store, "SELECT count(*) FROM outbox WHERE customer_id = $1", key) == outbox_before
     assert await fetchval(store, "SELECT first_name FROM customers WHERE id = $1", key) == "Ada"
 

@@ -21,6 +21,7 @@ from domain.activity import Origin
 from domain.aggregate import Change, CustomerAggregate
 from domain.errors import DomainError, ErrorCode
 from domain.segmentation import next_boundary
+from persistence.store import CommitOutcomeUnknown, RecordMoved, StoreUnavailable
 
 
 class InMemoryActorState:
@@ -73,21 +74,30 @@ class InMemoryRecords:
     commits: list[tuple[Change, Origin]] = field(default_factory=list)
     next_reviews: dict[str, datetime | None] = field(default_factory=dict)
     fail_next: Exception | None = None
+    down: bool = False  # PostgreSQL unreachable: every call fails
+    lose_next_commit_answer: bool = False  # the next commit lands, but its answer is lost with the connection
+
+    def _reachable(self) -> None:
+        if self.down:
+            raise StoreUnavailable("connection refused")
 
     async def set_next_review(self, customer_id: str, at: datetime | None) -> None:
         self.next_reviews[customer_id] = at
 
     async def customer_version(self, customer_id: str) -> int | None:
+        self._reachable()
         found = self.customers.get(customer_id)
         return None if found is None else found.customer.version
 
     async def load_customer(self, customer_id: str) -> CustomerAggregate | None:
+        self._reachable()
         return self.customers.get(customer_id)
 
     async def password_hash(self, customer_id: str) -> str | None:
         return self.password_hashes.get(customer_id)
 
     async def commit(self, change: Change, origin: Origin) -> bool:
+        self._reachable()
         if self.fail_next is not None:
             failure, self.fail_next = self.fail_next, None
             raise failure
@@ -104,13 +114,16 @@ class InMemoryRecords:
             raise DomainError(ErrorCode.EMAIL_ALREADY_EXISTS, "an account with this email address already exists")
         if change.before is not None and (stored is None
                                           or stored.customer.version != change.before.customer.version):
-            raise DomainError(ErrorCode.PRECONDITION_FAILED, "the customer was changed by another request")
+            raise RecordMoved(f"{change.customer_id} is no longer at version {change.before.customer.version}")
         self.customers[change.customer_id] = change.after
         if change.segment_changed:  # as the store writes next_review_at with the segment
             self.next_reviews[change.customer_id] = next_boundary(change.after.segment.metrics, change.at)
         if change.password_hash is not None:
             self.password_hashes[change.customer_id] = change.password_hash
         self.commits.append((change, origin))
+        if self.lose_next_commit_answer:
+            self.lose_next_commit_answer = False
+            raise CommitOutcomeUnknown("connection lost at COMMIT")
         return True
 
 

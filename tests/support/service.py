@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 
 from devstack.processes import free_port
-from devstack.stack import DaprApp, SidecarPorts, Stack, python_app_argv, service_argv
+from devstack.stack import DaprApp, SidecarPorts, Stack, run_file_app
 from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
 
 SERVICE_ID = "customer-service"
@@ -102,14 +102,11 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 45.0, what: str =
 
 
 def service_app(ports: SidecarPorts, **env: str) -> DaprApp:
-    """The app on the sidecar's app port, its metrics on a free port of their own (SidecarPorts' metrics
-    port is daprd's)."""
-    return DaprApp(
-        app_id=SERVICE_ID, ports=ports, app_argv=service_argv(),
-        app_env={"SERVICE_PORT": str(ports.app), "JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER,
-                 "JWT_AUDIENCE": AUDIENCE, "SEGMENT_UPDATE_INTERVAL": "3600",
-                 "METRICS_PORT": str(free_port()), **env},
-    )
+    """dapr.yaml's customer-service on these ports, its metrics on a free port of their own (SidecarPorts'
+    metrics port is daprd's), with the tests' token issuer."""
+    return DaprApp.of(run_file_app(SERVICE_ID), ports, **{
+        "SERVICE_PORT": str(ports.app), "JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE,
+        "SEGMENT_UPDATE_INTERVAL": "3600", "METRICS_PORT": str(free_port()), **env})
 
 
 def events_for(service: Service, topic: str, customer_id: str) -> list[dict[str, Any]]:
@@ -137,6 +134,8 @@ def start_service(stack: Stack, http: httpx.Client, **env: str) -> Service:
 
 
 def stand_in(app_id: str, module_app: str) -> DaprApp:
-    """A neighbouring Dapr app: `module_app` served on a free port, with its own daprd."""
-    ports = SidecarPorts.free()
-    return DaprApp(app_id=app_id, ports=ports, app_argv=python_app_argv(module_app, ports.app))
+    """A neighbouring Dapr app on free ports, with its own daprd: dapr.yaml's Order Service, or a test's
+    own app (`module_app` served like it)."""
+    order_service = run_file_app(ORDER_SERVICE_ID)
+    run = replace(order_service, app_id=app_id, command=(*order_service.command[:-1], module_app))
+    return DaprApp.of(run, SidecarPorts.free())

@@ -155,6 +155,41 @@ async def test_an_unavailable_store_leaves_the_working_copy_untouched() -> None:
     assert got["value"]["customer"]["profile"]["firstName"] == "Ada"
 
 
+def rename(first_name: str) -> dict[str, Any]:
+    return {"profile": {"firstName": first_name}, "preferences": {}, "source": "customer", "origin": ORIGIN}
+
+
+async def test_reads_go_on_through_a_store_outage_and_writes_are_refused() -> None:
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request())
+    world.records.down = True
+    assert (await actor.update(rename("Grace")))["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name
+    assert (await actor.get({}))["value"]["customer"]["profile"]["firstName"] == "Ada"
+    # A new activation (a restarted app) answers reads from its Dapr state, unchecked, and refuses writes.
+    reactivated = world.actor(customer_id, actor.state)
+    assert (await reactivated.get({}))["value"]["customer"]["profile"]["firstName"] == "Ada"
+    assert (await reactivated.update(rename("Grace")))["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name
+    world.records.down = False
+    assert (await reactivated.update(rename("Grace")))["ok"] is True
+    assert world.records.customers[customer_id].customer.profile["firstName"] == "Grace"
+
+
+async def test_a_connection_lost_at_commit_rereads_the_record() -> None:
+    """The change landed but its answer was lost: the caller hears 503, and the working copy is rebuilt
+    from PostgreSQL, so the next read shows the change (and a retry is a no-op, not a conflict)."""
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request())
+    world.records.lose_next_commit_answer = True
+    assert (await actor.update(rename("Grace")))["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name
+    assert (await actor.get({}))["value"]["customer"]["profile"]["firstName"] == "Grace"
+    assert (await actor.update(rename("Grace")))["ok"] is True
+    assert len(world.records.commits) == 2  # the create and the one landed rename
+
+
 async def test_a_lost_state_save_is_rebuilt_from_the_record() -> None:
     world = World()
     customer_id = new_customer_id()
@@ -194,6 +229,21 @@ async def test_an_order_counts_once_whatever_the_number_of_events_naming_it() ->
     segment = (await actor.get_segment({}))["value"]["segment"]
     assert segment["metrics"]["orderCount"] == 1
     assert segment["metrics"]["totalSpent"] == 250.0
+
+
+async def test_a_change_decided_on_a_stale_copy_is_decided_again_on_the_record() -> None:
+    """Another writer moved the record (a commit whose answer was lost, a second activation): the turn
+    rereads PostgreSQL and decides once more, rather than keep failing on its stale copy."""
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request())
+    other = world.actor(customer_id)  # a second activation with no Dapr state: rebuilds from the record
+    assert (await other.update(rename("Grace")))["ok"] is True
+    outcome = await actor.update(rename("Hopper"))
+    assert outcome["ok"] is True
+    assert outcome["value"]["etag"] == '"3"'
+    assert world.records.customers[customer_id].customer.profile["firstName"] == "Hopper"
 
 
 async def test_a_stale_if_match_is_refused() -> None:
