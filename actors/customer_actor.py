@@ -76,8 +76,9 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
             customer_id=self.id.id, email=request.email, password_hash=request.password_hash,
             profile=request.profile, preferences=request.preferences, consent_source=request.consent_source,
             default_tier=self._deps.default_tier, now=self._turn.now())
-        await self._turn.apply(change, request.origin.domain())
-        return m.CustomerView.of(change.after)
+        view = m.CustomerView.of(change.after)
+        await self._turn.apply(change, request.origin.domain(), reply=view)
+        return view
 
     @use_case(methods.GET)
     async def get(self, request: m.Query) -> m.CustomerView:
@@ -93,22 +94,26 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
                                         email=request.email)
         if change is None:
             return m.CustomerView.of(current)
-        await self._turn.apply(change, request.origin.domain())
-        return m.CustomerView.of(change.after)
+        view = m.CustomerView.of(change.after)
+        await self._turn.apply(change, request.origin.domain(), reply=view)
+        return view
 
     @use_case(methods.DEACTIVATE)
     async def deactivate(self, request: m.Deactivate) -> m.Deactivated:
         current = self._turn.existing()
         change = current.deactivate(self._turn.now())
-        if change is not None:
-            await self._turn.apply(change, request.origin.domain())
         after = current if change is None else change.after
-        return m.Deactivated(**m.CustomerView.of(after).model_dump(), changed=change is not None)
+        reply = m.Deactivated(**m.CustomerView.of(after).model_dump(), changed=change is not None)
+        if change is not None:
+            await self._turn.apply(change, request.origin.domain(), reply=reply)
+        return reply
 
     async def _applied_view(self, change: Change | None, request: m.Command) -> m.CustomerView:
-        if change is not None:
-            await self._turn.apply(change, request.origin.domain())
-        return m.CustomerView.of(self._turn.existing())
+        if change is None:
+            return m.CustomerView.of(self._turn.existing())
+        view = m.CustomerView.of(change.after)
+        await self._turn.apply(change, request.origin.domain(), reply=view)
+        return view
 
     @use_case(methods.REACTIVATE)
     async def reactivate(self, request: m.Reactivate) -> m.CustomerView:
@@ -146,8 +151,9 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         if current.customer.status is Status.DELETED:
             await self._turn.purge()  # whatever an earlier attempt left behind
             return m.Erased(changed=False)
-        await self._turn.apply(current.erase(self._turn.now()), request.origin.domain())
-        return m.Erased(changed=True)
+        reply = m.Erased(changed=True)
+        await self._turn.apply(current.erase(self._turn.now()), request.origin.domain(), reply=reply)
+        return reply
 
     @use_case(methods.EXPORT)
     async def export(self, request: m.Query) -> m.Exported:
@@ -170,8 +176,10 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
             raise DomainError(ErrorCode.INVALID_CREDENTIALS, "email or password is wrong")
         rehashed = await self._deps.hashing.hash(request.password) if passwords.needs_rehash(password_hash) else None
         now = self._turn.now()
-        await self._turn.apply(current.logged_in(rehashed_password=rehashed, now=now), request.origin.domain())
-        return m.LoggedIn(customer_id=self.id.id, last_login_at=iso(now) or "")
+        reply = m.LoggedIn(customer_id=self.id.id, last_login_at=iso(now) or "")
+        await self._turn.apply(current.logged_in(rehashed_password=rehashed, now=now), request.origin.domain(),
+                               reply=reply)
+        return reply
 
     @use_case(methods.CHANGE_PASSWORD)
     async def change_password(self, request: m.ChangePassword) -> m.Done:
@@ -184,7 +192,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
                        email=current.customer.email, field_name="newPassword")
         new_hash = await self._deps.hashing.hash(request.new_password)
         await self._turn.apply(current.password_changed(password_hash=new_hash, now=self._turn.now()),
-                               request.origin.domain())
+                               request.origin.domain(), reply=m.Done())
         return m.Done()
 
     # -- segmentation and inbound events ---------------------------------------------------------------
@@ -200,14 +208,16 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         order = CompletedOrder(request.order_id, request.amount, request.currency, request.completed_at)
         change = self._turn.existing().order_completed(event_id=request.event_id, order=order,
                                                        now=self._turn.now(), tier_floor=self._deps.default_tier)
-        return m.EventApplied(duplicate=not await self._turn.apply(change, request.origin.domain()))
+        applied = await self._turn.apply(change, request.origin.domain(), reply=m.EventApplied(duplicate=False))
+        return m.EventApplied(duplicate=not applied)
 
     @use_case(methods.APPLY_POINTS)
     async def apply_points(self, request: m.ApplyPoints) -> m.EventApplied:
         change = self._turn.existing().points_earned(event_id=request.event_id, points=request.points,
                                                      reason=request.reason, now=self._turn.now(),
                                                      tier_floor=self._deps.default_tier)
-        return m.EventApplied(duplicate=not await self._turn.apply(change, request.origin.domain()))
+        applied = await self._turn.apply(change, request.origin.domain(), reply=m.EventApplied(duplicate=False))
+        return m.EventApplied(duplicate=not applied)
 
     @use_case(methods.REVIEW_SEGMENT)
     async def review_segment(self, request: m.Query) -> m.Reviewed:
@@ -216,7 +226,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         if change is None:
             await self._turn.schedule_review(record=True)
             return m.Reviewed(changed=False)
-        await self._turn.apply(change, m.RequestOrigin(correlation_id=f"review_{self.id.id}").domain())
+        await self._turn.apply(change, m.RequestOrigin(correlation_id=f"review_{self.id.id}").domain(),
+                               reply=m.Reviewed(changed=True))
         return m.Reviewed(changed=True)
 
     @use_case(methods.OVERRIDE_SEGMENT)
@@ -224,17 +235,19 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         now = self._turn.now()
         change = self._turn.existing().override_segment(
             Override(request.tier, request.segment, request.reason, request.set_by, now), now)
-        await self._turn.apply(change, request.origin.domain())
-        return m.SegmentView(segment=change.after.segment.view(self.id.id, now))
+        view = m.SegmentView(segment=change.after.segment.view(self.id.id, now))
+        await self._turn.apply(change, request.origin.domain(), reply=view)
+        return view
 
     @use_case(methods.CLEAR_OVERRIDE)
     async def clear_override(self, request: m.ClearOverride) -> m.SegmentView:
         now = self._turn.now()
         current = self._turn.existing()
         change = current.clear_override(set_by=request.set_by, now=now)
+        view = m.SegmentView(segment=(current if change is None else change.after).segment.view(self.id.id, now))
         if change is not None:
-            await self._turn.apply(change, request.origin.domain())
-        return m.SegmentView(segment=(current if change is None else change.after).segment.view(self.id.id, now))
+            await self._turn.apply(change, request.origin.domain(), reply=view)
+        return view
 
     # -- address book -----------------------------------------------------------------------------------
     @use_case(methods.LIST_ADDRESSES)
@@ -247,21 +260,24 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     async def add_address(self, request: m.AddAddress) -> m.AddressChanged:
         change, address = self._turn.existing().add_address(address_id=new_address_id(), fields=request.address,
                                                             now=self._turn.now())
-        await self._turn.apply(change, request.origin.domain())
-        return m.AddressChanged(address=address.to_dict())
+        reply = m.AddressChanged(address=address.to_dict())
+        await self._turn.apply(change, request.origin.domain(), reply=reply)
+        return reply
 
     @use_case(methods.UPDATE_ADDRESS)
     async def update_address(self, request: m.UpdateAddress) -> m.AddressChanged:
         change, address = self._turn.existing().update_address(address_id=request.address_id,
                                                                changes=request.changes, now=self._turn.now())
-        await self._turn.apply(change, request.origin.domain())
-        return m.AddressChanged(address=address.to_dict())
+        reply = m.AddressChanged(address=address.to_dict())
+        await self._turn.apply(change, request.origin.domain(), reply=reply)
+        return reply
 
     @use_case(methods.REMOVE_ADDRESS)
     async def remove_address(self, request: m.RemoveAddress) -> m.AddressBookView:
         change = self._turn.existing().remove_address(address_id=request.address_id, now=self._turn.now())
-        await self._turn.apply(change, request.origin.domain())
-        return m.AddressBookView(addresses=change.after.addresses.to_list())
+        reply = m.AddressBookView(addresses=change.after.addresses.to_list())
+        await self._turn.apply(change, request.origin.domain(), reply=reply)
+        return reply
 
     # -- analytics --------------------------------------------------------------------------------------
     @use_case(methods.ANALYTICS)

@@ -36,7 +36,7 @@ from domain.clock import Clock, iso, parse_iso
 from domain.customer import Customer, Status
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.segmentation import SegmentState, next_boundary
-from persistence.store import CommitOutcomeUnknown, RecordMoved, StoreUnavailable
+from persistence.store import AlreadyAnswered, CommitOutcomeUnknown, RecordMoved, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,9 @@ class CustomerRecords(Protocol):
 
     async def customer_version(self, customer_id: str) -> int | None: ...
     async def load_customer(self, customer_id: str) -> CustomerAggregate | None: ...
-    async def commit(self, change: Change, origin: Origin) -> bool: ...
+    async def commit(self, change: Change, origin: Origin, *,
+                     reply: tuple[str, dict[str, Any]] | None = None) -> bool: ...
+    async def recorded_reply(self, customer_id: str, request_id: str) -> dict[str, Any] | None: ...
     async def password_hash(self, customer_id: str) -> str | None: ...
     async def set_next_review(self, customer_id: str, at: datetime | None) -> None: ...
 
@@ -125,6 +127,7 @@ class Turn:
         self.aggregate: CustomerAggregate | None = None
         self._review_at: datetime | None = None
         self._recent: list[str] = []  # request ids, oldest first
+        self._request_id: str | None = None  # of the command running
 
     def now(self) -> datetime:
         return self._deps.clock.now()
@@ -137,6 +140,7 @@ class Turn:
 
     # -- one call -----------------------------------------------------------------------------------------
     async def run(self, request_id: str | None, step: Callable[[], Awaitable[BaseModel]]) -> Outcome:
+        self._request_id = request_id
         try:
             await self._load(query=request_id is None)
             if request_id is not None and request_id in self._recent:
@@ -157,7 +161,11 @@ class Turn:
                 await self._remember(request_id, outcome)
             await self._flush()
             return outcome
+        except AlreadyAnswered as exc:
+            return exc.reply  # committed before (its Dapr copy lost): answer as the first attempt did
         except DomainError as exc:
+            if request_id is not None and (first := await self._recorded_reply(request_id)) is not None:
+                return first  # decided again on the changed customer, but committed before: its answer
             return {"ok": False, "error": exc.to_dict()}
         except StoreUnavailable as exc:
             log.warning("customer store unavailable for %s: %s", self._id, exc)
@@ -170,7 +178,13 @@ class Turn:
             await self._forget()
             return _failure(ErrorCode.INTERNAL_ERROR, "internal error; it has been logged")
 
-    async def apply(self, change: Change, origin: Origin) -> bool:
+    async def _recorded_reply(self, request_id: str) -> Outcome | None:
+        try:
+            return await self._deps.records.recorded_reply(self._id, request_id)
+        except StoreUnavailable:
+            return None
+
+    async def apply(self, change: Change, origin: Origin, *, reply: BaseModel) -> bool:
         """Commits the change, then updates Dapr state, cache and reminder; False for a repeated event.
 
         The cached views the change makes stale are dropped before the commit, so a crash between the
@@ -179,7 +193,9 @@ class Turn:
         schedule its review reminder is logged and left to the segment sweep."""
         await self._deps.views.forget(self._id, profile=change.customer_changed, segment=change.segment_changed,
                                       addresses=change.addresses_changed)
-        if not await self._deps.records.commit(change, origin):
+        answer = None if self._request_id is None else (
+            self._request_id, {"ok": True, "value": reply.model_dump(mode="json")})
+        if not await self._deps.records.commit(change, origin, reply=answer):
             return False
         after = change.after
         self.aggregate = after

@@ -44,6 +44,14 @@ class CommitOutcomeUnknown(StoreUnavailable):
     """The connection was lost while PostgreSQL committed: the change may or may not have landed."""
 
 
+class AlreadyAnswered(Exception):
+    """The command was committed before (a retry): nothing was written; `reply` is its first answer."""
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        super().__init__("the command was committed before")
+        self.reply = reply
+
+
 class RecordMoved(Exception):
     """PostgreSQL's record is newer than the version the change was decided on: the deciding copy is
     stale (a commit whose answer was lost, or another activation); nothing was written."""
@@ -140,9 +148,10 @@ class Store:
         return created
 
     # -- the write path ---------------------------------------------------------------------------------
-    async def commit(self, change: Change, origin: Origin) -> bool:
-        """Writes the change in one transaction. False, with nothing written, when the change applies an
-        inbound event (or an order) that was applied before."""
+    async def commit(self, change: Change, origin: Origin, *, reply: tuple[str, dict[str, Any]] | None = None) -> bool:
+        """Writes the change in one transaction, with `reply` (request id, answer) when the command has a
+        request id. False, with nothing written, when the change applies an inbound event (or an order)
+        applied before; AlreadyAnswered, with nothing written, when the request id was committed before."""
         committed = False
         try:
             async with self.connection() as conn:
@@ -154,6 +163,8 @@ class Store:
                         await transaction.rollback()
                         return False
                     await _write(conn, change, origin, self._source)
+                    if reply is not None:
+                        await _record_reply(conn, change.customer_id, *reply)
                 except BaseException:
                     await transaction.rollback()
                     raise
@@ -216,6 +227,18 @@ class Store:
             await conn.execute("UPDATE customer_segments SET next_review_at = $2 WHERE customer_id = $1",
                                key_of(customer_id), at)
 
+    async def recorded_reply(self, customer_id: str, request_id: str) -> dict[str, Any] | None:
+        """The answer a committed command gave, if `request_id` was committed for the customer."""
+        async with self.connection() as conn:
+            reply = await conn.fetchval("SELECT reply FROM actor_replies WHERE customer_id = $1 AND request_id = $2",
+                                        key_of(customer_id), request_id)
+        return None if reply is None else dict(json.loads(reply))
+
+    async def prune_replies(self, *, before: datetime) -> int:
+        async with self.connection() as conn:
+            status: str = await conn.execute("DELETE FROM actor_replies WHERE created_at < $1", before)
+        return int(status.split()[-1])
+
     async def published_events(self, customer_id: str) -> list[PublishedEvent]:
         """The customer's events the relay has published (until the outbox retention deletes them)."""
         async with self.connection() as conn:
@@ -267,6 +290,16 @@ async def _write(conn: asyncpg.Connection, change: Change, origin: Origin, sourc
     if change.activity is not None:
         await _add_activity(conn, customer_id, change.activity, origin)
     await _enqueue(conn, change.events, at=change.at, correlation_id=origin.correlation_id, source=source)
+
+
+async def _record_reply(conn: asyncpg.Connection, customer_id: str, request_id: str, reply: dict[str, Any]) -> None:
+    status = await conn.execute(
+        "INSERT INTO actor_replies (customer_id, request_id, reply) VALUES ($1, $2, $3) "
+        "ON CONFLICT (customer_id, request_id) DO NOTHING", key_of(customer_id), request_id, json.dumps(reply))
+    if status != "INSERT 0 1":
+        first = await conn.fetchval("SELECT reply FROM actor_replies WHERE customer_id = $1 AND request_id = $2",
+                                    key_of(customer_id), request_id)
+        raise AlreadyAnswered(dict(json.loads(first)))
 
 
 async def _first_receipt(conn: asyncpg.Connection, customer_id: str, receipt: Receipt) -> bool:
@@ -346,6 +379,7 @@ async def _anonymise(conn: asyncpg.Connection, customer_id: str, erased: Custome
     )
     await conn.execute("DELETE FROM customer_addresses WHERE customer_id = $1", key)
     await conn.execute("DELETE FROM customer_consents WHERE customer_id = $1", key)
+    await conn.execute("DELETE FROM actor_replies WHERE customer_id = $1", key)  # they hold customer views
     await conn.execute("UPDATE customer_activities SET activity_data = '{}', session_id = NULL, ip_address = NULL, "
                        "user_agent = NULL WHERE customer_id = $1", key)
     # The events already written keep their envelope (ids, order) but lose what they said about the

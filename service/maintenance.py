@@ -42,6 +42,9 @@ class Maintenance:
                 await self.sweep_segments()
                 if pruned := await self._outbox.prune(published_before=self._clock.now() - self._outbox_retention):
                     log.info("pruned %d published outbox row(s)", pruned)
+                # Retries come within minutes; a day covers a long outage.
+                if pruned := await self._store.prune_replies(before=self._clock.now() - timedelta(days=1)):
+                    log.info("pruned %d actor reply row(s)", pruned)
             except StoreUnavailable as exc:
                 log.warning("maintenance skipped, database unavailable: %s", exc)
 

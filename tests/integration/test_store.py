@@ -19,7 +19,7 @@ from domain.ids import customer_uuid, new_customer_id
 from domain.segmentation import Tier
 from persistence.outbox import Outbox
 from persistence.read_models import ReadModels
-from persistence.store import RecordMoved, Store
+from persistence.store import AlreadyAnswered, RecordMoved, Store
 
 NOW = datetime.now(UTC)
 ORIGIN = Origin("corr_it", session_id="sess_it", ip_address="127.0.0.1", user_agent="pytest")
@@ -170,3 +170,24 @@ async def test_erasure_redacts_what_the_outbox_still_holds(store: Store) -> None
     assert [r["topic"] for r in rows] == ["customers.customer.created", "customers.customer.erased"]
     assert customer.customer.email not in "".join(r["payload"] for r in rows)
     assert '"redacted": true' in rows[0]["payload"]
+
+
+async def test_a_command_committed_before_is_answered_with_its_first_reply_and_erasure_deletes_them(
+        store: Store) -> None:
+    customer = await create(store)
+    first = customer.update_profile(profile={"firstName": "Ada"}, preferences={}, source="customer",
+                                    if_match=None, now=NOW)
+    assert first is not None
+    reply = {"ok": True, "value": {"customer": {"profile": {"firstName": "Ada"}}, "etag": '"2"'}}
+    assert await store.commit(first, ORIGIN, reply=("req-1", reply))
+    assert await store.recorded_reply(customer.id, "req-1") == reply
+    again = first.after.update_profile(profile={"firstName": "Eve"}, preferences={}, source="customer",
+                                       if_match=None, now=NOW)  # the same request decided again
+    assert again is not None
+    with pytest.raises(AlreadyAnswered) as answered:
+        await store.commit(again, ORIGIN, reply=("req-1", {"ok": True, "value": {}}))
+    assert answered.value.reply == reply
+    key = customer_uuid(customer.id)
+    assert await fetchval(store, "SELECT first_name FROM customers WHERE id = $1", key) == "Ada"
+    assert await store.commit(first.after.erase(NOW), ORIGIN)
+    assert await store.recorded_reply(customer.id, "req-1") is None

@@ -21,7 +21,7 @@ from domain.activity import Origin
 from domain.aggregate import Change, CustomerAggregate
 from domain.errors import DomainError, ErrorCode
 from domain.segmentation import next_boundary
-from persistence.store import CommitOutcomeUnknown, RecordMoved, StoreUnavailable
+from persistence.store import AlreadyAnswered, CommitOutcomeUnknown, RecordMoved, StoreUnavailable
 
 
 class InMemoryActorState:
@@ -74,6 +74,7 @@ class InMemoryRecords:
     commits: list[tuple[Change, Origin]] = field(default_factory=list)
     next_reviews: dict[str, datetime | None] = field(default_factory=dict)
     fail_next: Exception | None = None
+    replies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     down: bool = False  # PostgreSQL unreachable: every call fails
     lose_next_commit_answer: bool = False  # the next commit lands, but its answer is lost with the connection
 
@@ -96,7 +97,12 @@ class InMemoryRecords:
     async def password_hash(self, customer_id: str) -> str | None:
         return self.password_hashes.get(customer_id)
 
-    async def commit(self, change: Change, origin: Origin) -> bool:
+    async def recorded_reply(self, customer_id: str, request_id: str) -> dict[str, Any] | None:
+        self._reachable()
+        return self.replies.get((customer_id, request_id))
+
+    async def commit(self, change: Change, origin: Origin, *,
+                     reply: tuple[str, dict[str, Any]] | None = None) -> bool:
         self._reachable()
         if self.fail_next is not None:
             failure, self.fail_next = self.fail_next, None
@@ -115,7 +121,11 @@ class InMemoryRecords:
         if change.before is not None and (stored is None
                                           or stored.customer.version != change.before.customer.version):
             raise RecordMoved(f"{change.customer_id} is no longer at version {change.before.customer.version}")
+        if reply is not None and (change.customer_id, reply[0]) in self.replies:
+            raise AlreadyAnswered(self.replies[(change.customer_id, reply[0])])
         self.customers[change.customer_id] = change.after
+        if reply is not None:
+            self.replies[(change.customer_id, reply[0])] = reply[1]
         if change.segment_changed:  # as the store writes next_review_at with the segment
             self.next_reviews[change.customer_id] = next_boundary(change.after.segment.metrics, change.at)
         if change.password_hash is not None:
