@@ -8,6 +8,7 @@ with unknown fields refused as Kubernetes' strict field validation would.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from functools import cache
@@ -26,12 +27,17 @@ KUBERNETES_VERSION = "1.33"
 DAPR_TOOLS = REPO_ROOT / "tools" / "dapr-runtime"
 
 
-@cache
-def built() -> list[dict[str, Any]]:
+def _kustomize(directory: Path) -> list[dict[str, Any]]:
     binary = subprocess.run(["bash", str(REPO_ROOT / "tools" / "kustomize" / "build.sh")],
                             capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-    out = subprocess.run([binary, str(K8S_DIR)], capture_output=True, text=True, check=True)
+    out = subprocess.run([binary, str(directory)], capture_output=True, text=True, check=True)
     return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
+
+
+@cache
+def built() -> list[dict[str, Any]]:
+    """`kustomize build k8s/`."""
+    return _kustomize(K8S_DIR)
 
 
 @cache
@@ -129,3 +135,18 @@ def test_the_deployment_is_ready_only_with_its_sidecar_and_keeps_two_replicas_th
     budget = next(doc for doc in built() if doc["kind"] == "PodDisruptionBudget")
     autoscaler = next(doc for doc in built() if doc["kind"] == "HorizontalPodAutoscaler")
     assert budget["spec"]["minAvailable"] < autoscaler["spec"]["minReplicas"] <= deployment["spec"]["replicas"]
+
+
+def test_the_consul_option_resolves_app_ids_through_consul(tmp_path: Path) -> None:
+    """k8s/consul, enabled by an overlay as an operator would: the Configuration names Consul, valid."""
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": [os.path.relpath(K8S_DIR, tmp_path)],
+        "components": [os.path.relpath(K8S_DIR / "consul", tmp_path)]}))
+    with_consul = _kustomize(tmp_path)
+    configuration = next(doc for doc in with_consul if doc["kind"] == "Configuration")
+    assert dapr_problems(configuration) == []
+    resolution = configuration["spec"]["nameResolution"]
+    assert resolution["component"] == "consul"
+    assert resolution["configuration"]["client"]["address"].endswith(":8500")
+    assert len(with_consul) == len(built())
