@@ -105,6 +105,9 @@ class StackConfig:
     mtls: bool = True
     # Every daprd's configuration instead of the run file's (a benchmark without the access policy).
     dapr_config_override: Path | None = None
+    # Upstreams outside the mesh, by the app id the service calls them by: customer-service's daprd gets
+    # an HTTPEndpoint of that name, so the same invocation reaches the URL (ORDER_SERVICE_URL, ...).
+    upstreams: dict[str, str] = field(default_factory=dict)
 
     @property
     def log_dir(self) -> Path:
@@ -141,6 +144,9 @@ class StackConfig:
             },
             database_url=env.get("DATABASE_URL"),
             redis_url=env.get("REDIS_URL"),
+            upstreams={env.get(f"{name}_APP_ID", default): env[f"{name}_URL"]
+                       for name, default in (("ORDER_SERVICE", "order-service"), ("LOYALTY_SERVICE", "loyalty-service"))
+                       if env.get(f"{name}_URL")},
             dapr_api_token=env.get("DAPR_API_TOKEN") or _kept_secret(data_dir, "dapr-api-token"),
             app_api_token=env.get("APP_API_TOKEN") or _kept_secret(data_dir, "app-api-token"),
         )
@@ -347,6 +353,7 @@ class Stack:
                 "--placement-host-address", f"127.0.0.1:{self.config.placement_port}",
                 "--scheduler-host-address", f"127.0.0.1:{self.config.scheduler_port}",
                 "--resources-path", str(app.run.resources_path),
+                *self._upstream_resources(app),
                 "--config", str(self.config.dapr_config_override or app.run.config_file),
                 *(["--enable-app-health-check", "--app-health-check-path", app.run.health_path,
                    "--app-health-probe-interval", str(app.run.health_interval)] if app.run.health_check else []),
@@ -361,6 +368,15 @@ class Stack:
             # The sqlite name resolver keeps its file relative to daprd's working folder.
             cwd=resolver_dir,
         )
+
+    def _upstream_resources(self, app: DaprApp) -> list[str]:
+        """A resources folder of HTTPEndpoints for the service's upstreams outside the mesh, if any."""
+        if app.app_id != SERVICE_APP_ID or not self.config.upstreams:
+            return []
+        folder = self.config.data_dir / "upstreams"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "httpendpoints.yaml").write_text(http_endpoints(self.config.upstreams))
+        return ["--resources-path", str(folder)]
 
     def wait_healthy(self, app: DaprApp) -> None:
         self.process(app.name).wait_until(
@@ -416,6 +432,13 @@ def _kept_secret(data_dir: Path, name: str) -> str:
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def http_endpoints(upstreams: Mapping[str, str]) -> str:
+    """Dapr HTTPEndpoint resources, one per upstream: invoking the name reaches the URL."""
+    return "".join(
+        f"---\napiVersion: dapr.io/v1alpha1\nkind: HTTPEndpoint\nmetadata:\n  name: {name}\n"
+        f"spec:\n  baseUrl: {url}\nscopes: [{SERVICE_APP_ID}]\n" for name, url in sorted(upstreams.items()))
 
 
 def run_file_app(app_id: str) -> RunApp:

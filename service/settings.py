@@ -34,18 +34,15 @@ class Settings(BaseSettings):
     # REDIS_URL's when unset (as in the local stack).
     pubsub_redis_url: str | None = None
 
-    # Service discovery. CONSUL_URL is accepted for parity with the spec; Dapr's name resolution
-    # does discovery here, so it is not used.
-    consul_url: str = "http://localhost:8500"
+    # The spec's CONSUL_URL, ORDER_SERVICE_URL and LOYALTY_SERVICE_URL are not the app's settings: Dapr
+    # does discovery (k8s/consul) and reaches upstreams outside the mesh through HTTPEndpoints named by
+    # the app ids below (devstack writes them from those variables; k8s/external-upstreams in a cluster).
     service_name: str = "customer-service"
     service_port: int = 8007
     # In a pod the sidecar shares the network namespace: nothing else needs to reach the app.
     service_host: str = "127.0.0.1"
 
-    # External services, reached through Dapr service invocation by app id. The spec's URLs are
-    # accepted; the app id is what invocation needs.
-    order_service_url: str = "http://order-service:8004"
-    loyalty_service_url: str = "http://loyalty-service:8011"
+    # External services, reached through Dapr service invocation by app id (an app, or an HTTPEndpoint).
     order_service_app_id: str = "order-service"
     loyalty_service_app_id: str = "loyalty-service"
     dependency_timeout_ms: int = 200

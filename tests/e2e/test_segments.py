@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from devstack.processes import ManagedProcess, free_port, http_ok
 from devstack.servers import LocalPostgres
+from devstack.stack import REPO_ROOT
 from tests.e2e.test_dapr_foundation import order_event
 from tests.e2e.test_events_in import wait_orders
 from tests.support.service import Service, events_for, wait_for
@@ -147,3 +150,29 @@ def test_an_override_that_cannot_be_stored_is_segment_update_failed(service: Ser
     assert response.json()["error"]["code"] == "SEGMENT_UPDATE_FAILED"
     assert response.headers["Retry-After"] == "1"
     assert service.api("GET", path).json()["data"]["segment"]["tier"] == "regular"
+
+
+def test_an_upstream_outside_the_mesh_is_reached_through_an_http_endpoint(service: Service,
+                                                                         order_service: Any) -> None:
+    """ORDER_SERVICE_URL set: the service's daprd gets an HTTPEndpoint named order-service, and the same
+    invocation reaches that URL. The Order Service's Dapr app is stopped meanwhile, so only the URL
+    can answer (else the summary would fall back to our own metrics)."""
+    outside = ManagedProcess("order-service-outside", service.stack.config.run_dir, service.stack.config.log_dir)
+    port = free_port()
+    outside.start([sys.executable, "-m", "tests.support.standin", "tests.support.order_service:app"],
+                  env={"APP_PORT": str(port)}, cwd=REPO_ROOT)
+    service.stack.stop_dapr_app("order-service")
+    try:
+        outside.wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health/live"), timeout=30, what="answering")
+        service.stack.config.upstreams = {"order-service": f"http://127.0.0.1:{port}"}
+        service.restart_sidecar()
+        customer = service.create_customer()
+        summary = wait_for(lambda: (r := service.api("GET", f"/v1/customers/{customer['id']}/orders/summary"))
+                           .status_code == 200 and r.json()["data"], what="a summary")
+        assert summary["source"] == "order-service"
+        assert summary["summary"]["orderCount"] == 42
+    finally:
+        service.stack.config.upstreams = {}
+        service.restart_sidecar()
+        outside.stop()
+        service.stack.start_dapr_app(order_service)

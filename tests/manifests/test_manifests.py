@@ -20,7 +20,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from devstack.stack import COMPONENTS_DIR, REPO_ROOT
+from devstack.stack import COMPONENTS_DIR, REPO_ROOT, http_endpoints
 
 K8S_DIR = REPO_ROOT / "k8s"
 KUBERNETES_VERSION = "1.33"
@@ -150,3 +150,19 @@ def test_the_consul_option_resolves_app_ids_through_consul(tmp_path: Path) -> No
     assert resolution["component"] == "consul"
     assert resolution["configuration"]["client"]["address"].endswith(":8500")
     assert len(with_consul) == len(built())
+
+
+def test_the_external_upstreams_option_adds_valid_http_endpoints(tmp_path: Path) -> None:
+    """k8s/external-upstreams, enabled by an overlay: HTTPEndpoints named by the app ids the service
+    invokes, valid against the pinned Dapr module's CRD, and the same HTTPEndpoint devstack writes for
+    ORDER_SERVICE_URL locally."""
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": [os.path.relpath(K8S_DIR, tmp_path)],
+        "components": [os.path.relpath(K8S_DIR / "external-upstreams", tmp_path)]}))
+    endpoints = [doc for doc in _kustomize(tmp_path) if doc["kind"] == "HTTPEndpoint"]
+    assert sorted(doc["metadata"]["name"] for doc in endpoints) == ["loyalty-service", "order-service"]
+    for doc in endpoints:
+        assert dapr_problems(doc) == []
+    local = [doc for doc in yaml.safe_load_all(http_endpoints({"order-service": "http://127.0.0.1:9"})) if doc]
+    assert [dapr_problems(doc) for doc in local] == [[]]
