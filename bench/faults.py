@@ -158,11 +158,12 @@ def main() -> None:
                 rows.append((name, books, answering))
                 print(f"{name}: {books}  answering again after {answering:.1f} s {note}", flush=True)
             print("\n" + f"{'fault':26} {'acked':>6} {'failed':>6} {'false':>6} {'missing':>7} {'orders':>7} "
-                  f"{'lost':>5} {'twice':>5} {'unpub':>5} {'stale':>5} {'back in':>8}")
+                  f"{'lost':>5} {'twice':>5} {'unpub':>5} {'stale':>5} {'back in':>8} {'slowest order':>14}")
             for name, b, answering in rows:
                 print(f"{name:26} {b.writes_acknowledged:6} {b.writes_failed:6} {len(b.false_acknowledgements):6} "
                       f"{b.acknowledged_writes_missing:7} {b.orders_accepted:7} {b.orders_lost:5} "
-                      f"{b.orders_double_applied:5} {b.outbox_unpublished:5} {b.stale_reads:5} {answering:7.1f}s")
+                      f"{b.orders_double_applied:5} {b.outbox_unpublished:5} {b.stale_reads:5} {answering:7.1f}s "
+                      f"{b.slowest_order_seconds:13.1f}s")
             if not args.only or "scheduler decay" in args.only:
                 print(decay_after_scheduler_restart(service))
             if not args.only or "second replica" in args.only:

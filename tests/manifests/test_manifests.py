@@ -166,3 +166,10 @@ def test_the_external_upstreams_option_adds_valid_http_endpoints(tmp_path: Path)
         assert dapr_problems(doc) == []
     local = [doc for doc in yaml.safe_load_all(http_endpoints({"order-service": "http://127.0.0.1:9"})) if doc]
     assert [dapr_problems(doc) for doc in local] == [[]]
+
+
+def test_the_resiliency_policy_is_one_policy_locally_and_in_the_cluster() -> None:
+    """kustomize cannot read components/ from k8s/, so the file is copied: the copy may not drift."""
+    local = yaml.safe_load((COMPONENTS_DIR / "resiliency.yaml").read_text())
+    cluster = yaml.safe_load((K8S_DIR / "dapr-resiliency.yaml").read_text())
+    assert cluster == local

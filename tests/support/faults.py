@@ -67,6 +67,7 @@ class OrderPublisher:
 
     customers: list[str]
     accepted: dict[str, float] = field(default_factory=dict)  # order id -> when daprd accepted it (monotonic)
+    accepted_wall: dict[str, float] = field(default_factory=dict)  # the same, as epoch seconds
     refused: int = 0
 
     def run(self, url: str, headers: dict[str, str], stop: threading.Event, per_second: float) -> None:
@@ -83,6 +84,7 @@ class OrderPublisher:
                         "currency": "USD", "completedAt": datetime.now(UTC).isoformat()}})
                     if response.status_code == 204:
                         self.accepted[order_id] = time.monotonic()
+                        self.accepted_wall[order_id] = time.time()
                     else:
                         self.refused += 1
                 except httpx.HTTPError:
@@ -131,6 +133,7 @@ class Books:
     orders_double_applied: int  # customers whose metrics differ from the sum of their recorded orders
     outbox_unpublished: int
     stale_reads: int  # customers whose API view differs from PostgreSQL after recovery
+    slowest_order_seconds: float  # from the publish daprd accepted to the commit that applied it
     details: list[str] = field(default_factory=list)  # what each missing write or stale read was
 
     @property
@@ -180,6 +183,10 @@ def check_books(load: MixedLoad, *, settle_seconds: float = 90, orders_accepted_
 
         _settled(lambda: len(recorded()) == len(order_ids), settle_seconds)
         lost = len(set(order_ids) - recorded())
+        applied_at: dict[str, float] = dict(db.execute(
+            "SELECT order_id, extract(epoch FROM recorded_at)::float FROM customer_orders WHERE order_id = ANY(%s)",
+            (order_ids,)).fetchall())
+        slowest = max((applied_at[o] - load.orders.accepted_wall[o] for o in order_ids if o in applied_at), default=0.0)
         keys = [customer_uuid(w.customer_id) for w in load.writers]
         [double_applied] = _one(db, """
             SELECT count(*) FROM customer_segments s
@@ -235,7 +242,8 @@ def check_books(load: MixedLoad, *, settle_seconds: float = 90, orders_accepted_
             writes_failed=sum(len(w.attempted) for w in load.writers) - answers.count(200),
             false_acknowledgements=false_acks, acknowledged_writes_missing=missing,
             orders_accepted=len(order_ids), orders_lost=lost, orders_double_applied=int(double_applied),
-            outbox_unpublished=unpublished(), stale_reads=stale, details=details)
+            outbox_unpublished=unpublished(), stale_reads=stale, slowest_order_seconds=round(slowest, 1),
+            details=details)
 
 
 def time_until_answering(service: Service, customer_ids: list[str], *, timeout: float = 90) -> float:
