@@ -83,7 +83,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     @use_case(methods.GET)
     async def get(self, request: m.Query) -> m.CustomerView:
         current = self._turn.existing()
-        await self._deps.turn.views.put_profile(self.id.id, current.view())
+        if self._turn.verified:
+            await self._deps.turn.views.put_profile(self.id.id, current.view())
         return m.CustomerView.of(current)
 
     @use_case(methods.UPDATE)
@@ -199,7 +200,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     @use_case(methods.GET_SEGMENT)
     async def get_segment(self, request: m.Query) -> m.SegmentView:
         view = self._turn.existing().segment.view(self.id.id, self._turn.now())
-        await self._deps.turn.views.put_segment(self.id.id, view)
+        if self._turn.verified:
+            await self._deps.turn.views.put_segment(self.id.id, view)
         return m.SegmentView(segment=view)
 
     @use_case(methods.APPLY_ORDER)
@@ -253,7 +255,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     @use_case(methods.LIST_ADDRESSES)
     async def list_addresses(self, request: m.Query) -> m.AddressBookView:
         addresses = self._turn.existing().addresses.to_list()
-        await self._deps.turn.views.put_addresses(self.id.id, addresses)
+        if self._turn.verified:
+            await self._deps.turn.views.put_addresses(self.id.id, addresses)
         return m.AddressBookView(addresses=addresses)
 
     @use_case(methods.ADD_ADDRESS)

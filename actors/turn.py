@@ -124,6 +124,9 @@ class Turn:
         self._deps = deps
         self._set_reminder = set_reminder
         self._loaded = False
+        # False while the copy comes unchecked from Dapr state (PostgreSQL unreachable): it may be behind
+        # the record, so it answers reads but is never written to the view cache.
+        self.verified = False
         self.aggregate: CustomerAggregate | None = None
         self._review_at: datetime | None = None
         self._recent: list[str] = []  # request ids, oldest first
@@ -185,7 +188,8 @@ class Turn:
             return None
 
     async def apply(self, change: Change, origin: Origin, *, reply: BaseModel) -> bool:
-        """Commits the change, then updates Dapr state, cache and reminder; False for a repeated event.
+        """Commits the change with `reply`, the command's answer (kept with it for a retry), then updates
+        Dapr state, cache and reminder; False for a repeated event.
 
         The cached views the change makes stale are dropped before the commit, so a crash between the
         commit and their refresh leaves no view older than the record: the next read asks the actor,
@@ -253,12 +257,14 @@ class Turn:
             if not (query and has_state and state is not None and segment):
                 raise
             await self._from_state(state, segment)
+            self.verified = False
             return
         if has_state and state is not None and segment and durable_version == state.get("version"):
             await self._from_state(state, segment)
         else:
             await self._rehydrate(reason="missing" if not has_state else "stale")
         self._loaded = True
+        self.verified = True
 
     async def _from_state(self, state: dict[str, Any], segment: dict[str, Any]) -> None:
         _, addresses = await self._state.try_get_state(ADDRESSES_STATE)
