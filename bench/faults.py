@@ -15,96 +15,19 @@ again. tests/e2e/test_faults.py is the CI subset.
 from __future__ import annotations
 
 import argparse
-import shutil
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import httpx
 
 from bench.stacks import fresh_stack
 from devstack.stack import SidecarPorts
-from tests.support.faults import Books, MixedLoad, check_books, time_until_answering
+from tests.support.faults import FAULTS, Fault, restart_scheduler, under_load
 from tests.support.service import Service, service_app, start_service, wait_for
 
 # The decay check runs the service on a fast clock: 6 days a wall second, so a new customer's
 # 30-day boundary is 5 s away, and only the segment-review reminder (the sweep is an hour away) moves it.
 FAST_CLOCK = {"CLOCK_RATE": str(6 * 86400)}
-
-
-def kill_app(service: Service, customers: list[str]) -> str:
-    service.kill_app()
-    service.stack.start_app(service.app)
-    service.stack.wait_healthy(service.app)
-    return ""
-
-
-def kill_daprd(service: Service, customers: list[str]) -> str:
-    service.stack.process(f"{service.app.name}-daprd").kill()
-    service.stack.start_sidecar(service.app)
-    service.stack.wait_healthy(service.app)
-    return ""
-
-
-def kill_placement(service: Service, customers: list[str]) -> str:
-    service.stack.process("placement").kill()
-    time.sleep(1)
-    service.stack.start_placement()
-    return ""
-
-
-def restart_scheduler(service: Service, customers: list[str]) -> str:
-    service.stack.process("scheduler").stop()
-    service.stack.start_scheduler()
-    return ""
-
-
-def wipe_redis(service: Service, customers: list[str]) -> str:
-    redis = service.stack.local_redis
-    assert redis is not None, "needs the project's own Redis process"
-    redis.stop()
-    shutil.rmtree(redis.data_dir / "redis")
-    redis.start()
-    return ""
-
-
-def stop_postgres_10s(service: Service, customers: list[str]) -> str:
-    """While PostgreSQL is down: a write is refused with 503 and Retry-After, a cached read answers."""
-    postgres = service.stack.local_postgres
-    assert postgres is not None, "needs the project's own PostgreSQL process"
-    postgres.stop()
-    time.sleep(1)
-    write = service.api("PUT", f"/v1/customers/{customers[0]}", json={"profile": {"lastName": "Outage"}})
-    read = service.api("GET", f"/v1/customers/{customers[1]}")
-    time.sleep(9)
-    postgres.start()
-    return (f"during the outage a write answered {write.status_code} (Retry-After "
-            f"{write.headers.get('retry-after')}), a read {read.status_code}")
-
-
-SCENARIOS: dict[str, Callable[[Service, list[str]], str]] = {
-    "kill -9 app": kill_app,
-    "kill -9 daprd": kill_daprd,
-    "kill -9 placement": kill_placement,
-    "scheduler restart": restart_scheduler,
-    "redis wiped": wipe_redis,
-    "postgresql stopped 10 s": stop_postgres_10s,
-}
-
-
-def run(service: Service, name: str, fault: Callable[[Service, list[str]], str]) -> tuple[Books, float, str]:
-    load = MixedLoad(service, writers=16)
-    customers = [w.customer_id for w in load.writers]
-    load.start()
-    time.sleep(2)
-    started = time.monotonic()
-    note = fault(service, customers)
-    recovered_at = time.monotonic()
-    answering = time_until_answering(service, customers) + (recovered_at - started)
-    time.sleep(2)
-    load.stop()
-    transport_lost = name == "redis wiped"  # orders in the wiped streams go with them
-    return check_books(load, orders_accepted_after=recovered_at if transport_lost else 0), answering, note
 
 
 def decay_after_scheduler_restart(service: Service) -> str:
@@ -125,19 +48,14 @@ def second_replica_killed(service: Service) -> str:
     """Two replicas; kill -9 one (app and daprd) under load: every customer answers again, nothing lost."""
     second = replace(service_app(SidecarPorts.free()), replica=2)
     service.stack.start_dapr_app(second)
-    load = MixedLoad(service, writers=16)
-    customers = [w.customer_id for w in load.writers]
-    load.start()
-    time.sleep(3)
-    killed = time.monotonic()
-    service.stack.process(f"{second.name}-daprd").kill()
-    service.stack.process(second.name).kill()
-    answering = time_until_answering(service, customers)
-    time.sleep(2)
-    load.stop()
-    books = check_books(load)
-    return (f"every customer answering {answering:.1f} s after the kill ({time.monotonic() - killed:.0f} s "
-            f"measured in all); {books}")
+
+    def kill_second(service: Service, customers: list[str]) -> dict[str, httpx.Response]:
+        service.stack.process(f"{second.name}-daprd").kill()
+        service.stack.process(second.name).kill()
+        return {}
+
+    run = under_load(service, Fault(kill_second))
+    return f"every customer answering {run.answering_seconds:.1f} s after the kill; {run.books()}"
 
 
 def main() -> None:
@@ -151,12 +69,17 @@ def main() -> None:
         with httpx.Client(timeout=30, headers=stack.config.dapr_headers) as http:
             service = start_service(stack, http)
             rows = []
-            for name, fault in SCENARIOS.items():
+            for name, fault in FAULTS.items():
                 if args.only and name not in args.only:
                     continue
-                books, answering, note = run(service, name, fault)
+                run = under_load(service, fault)
+                books, answering = run.books(), run.answering_seconds
                 rows.append((name, books, answering))
-                print(f"{name}: {books}  answering again after {answering:.1f} s {note}", flush=True)
+                seen = ", ".join(f"a {kind} answered {r.status_code}" + (
+                    f" (Retry-After {r.headers['retry-after']})" if "retry-after" in r.headers else "")
+                    for kind, r in run.probes.items())
+                print(f"{name}: {books}  answering again after {answering:.1f} s"
+                      + (f"; during the fault {seen}" if seen else ""), flush=True)
             print("\n" + f"{'fault':26} {'acked':>6} {'failed':>6} {'false':>6} {'missing':>7} {'orders':>7} "
                   f"{'lost':>5} {'twice':>5} {'unpub':>5} {'stale':>5} {'back in':>8} {'slowest order':>14}")
             for name, b, answering in rows:

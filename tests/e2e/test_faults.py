@@ -8,62 +8,21 @@ The CI subset of `python -m bench.faults` (which adds placement, the scheduler a
 
 from __future__ import annotations
 
-import shutil
-import time
-
 import pytest
 
-from tests.support.faults import MixedLoad, check_books, time_until_answering
+from tests.support.faults import FAULTS, Fault, stop_postgres, under_load
 from tests.support.service import Service
 
 
-def _under_load(service: Service, fault: str) -> tuple[MixedLoad, float]:
-    """The load, and when the fault was over (monotonic)."""
-    load = MixedLoad(service, writers=16)
-    load.start()
-    time.sleep(2)
-    customers = [w.customer_id for w in load.writers]
-    if fault == "kill app":
-        service.kill_app()  # SIGKILL: requests in flight die with it
-        service.stack.start_app(service.app)
-        service.stack.wait_healthy(service.app)
-    elif fault == "kill daprd":
-        service.stack.process(f"{service.app.name}-daprd").kill()
-        service.stack.start_sidecar(service.app)
-        service.stack.wait_healthy(service.app)
-    elif fault == "redis wiped":
-        redis = service.stack.local_redis
-        assert redis is not None
-        redis.stop()
-        shutil.rmtree(redis.data_dir / "redis")  # actor state, cache, rate limits, pub/sub streams: all gone
-        redis.start()
-    elif fault == "postgres stopped":
-        postgres = service.stack.local_postgres
-        assert postgres is not None
-        postgres.stop()
-        time.sleep(1)
-        refused = service.api("PUT", f"/v1/customers/{customers[0]}", json={"profile": {"lastName": "Outage"}})
-        assert refused.status_code == 503, refused.text
-        assert refused.headers["retry-after"] == "1"
-        time.sleep(14)  # with the second above: longer than a delivery's retries may last (processingTimeout)
-        postgres.start()
-    recovered_at = time.monotonic()
-    print(f"{fault}: every customer answering again after {time_until_answering(service, customers):.1f} s")
-    time.sleep(2)
-    load.stop()
-    return load, recovered_at
-
-
 def test_kill_9_of_the_app_loses_nothing_and_acknowledges_nothing_falsely(service: Service) -> None:
-    load, _ = _under_load(service, "kill app")
-    books = check_books(load)
+    books = under_load(service, FAULTS["kill -9 app"]).books()
     assert books.writes_acknowledged > 16 * 4, books
     assert books.writes_failed > 0, "the crash was not under load: no request failed"
     assert books.clean, books
 
 
 def test_kill_9_of_daprd_loses_nothing(service: Service) -> None:
-    books = check_books(_under_load(service, "kill daprd")[0])
+    books = under_load(service, FAULTS["kill -9 daprd"]).books()
     assert books.writes_acknowledged > 16 * 4, books
     assert books.clean, books
 
@@ -72,8 +31,7 @@ def test_redis_lost_with_its_data_rebuilds_from_postgresql(service: Service) -> 
     """Actor state, the view cache and the pub/sub streams go; PostgreSQL is the record. Orders
     published before the loss and not yet delivered are lost with the stream (the producer's outbox
     would publish them again), so only orders accepted after Redis is back are counted."""
-    load, recovered_at = _under_load(service, "redis wiped")
-    books = check_books(load, orders_accepted_after=recovered_at)
+    books = under_load(service, FAULTS["redis wiped"]).books()
     assert books.orders_accepted > 0, books
     assert books.clean, books
 
@@ -83,6 +41,11 @@ def test_postgresql_down_for_15_s_refuses_writes_and_loses_no_event(service: Ser
     applied once PostgreSQL is back (none moved to a dead-letter topic by daprd)."""
     if service.stack.local_postgres is None:
         pytest.skip("needs the project's own PostgreSQL process to stop and start it")
-    books = check_books(_under_load(service, "postgres stopped")[0])
+    # Longer than a delivery's retries may last (processingTimeout, 15 s).
+    run = under_load(service, Fault(stop_postgres(15)))
+    refused = run.probes["write"]
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["retry-after"] == "1"
+    books = run.books()
     assert books.writes_failed > 0, books
     assert books.clean, books

@@ -3,12 +3,13 @@
 `MixedLoad` runs writers (one per customer, one PUT at a time, a new first name each) and an order
 publisher (orders.order.completed through the Order Service's daprd, known ids and amounts) in
 threads while a fault is injected and recovered from. `check_books` then waits for the stack to settle
-and counts what went wrong. Used by tests/e2e/test_faults.py (the CI subset) and bench/faults.py (every
-scenario, printed as a table).
+and counts what went wrong. `FAULTS` are the faults themselves and `under_load` runs one. Used by
+tests/e2e/test_faults.py (the CI subset) and bench/faults.py (every scenario, printed as a table).
 """
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import uuid
@@ -264,3 +265,105 @@ def time_until_answering(service: Service, customer_ids: list[str], *, timeout: 
     if pending:
         raise AssertionError(f"{len(pending)} customers still not answering after {timeout:.0f} s")
     return time.monotonic() - started
+
+
+# -- the faults, injected and recovered from as a supervisor would ----------------------------------------
+# Each returns the requests it made while the fault lasted (what a client saw then), by name.
+Inject = Callable[[Service, list[str]], dict[str, httpx.Response]]
+
+
+def kill_app(service: Service, customers: list[str]) -> dict[str, httpx.Response]:
+    service.kill_app()  # SIGKILL: requests in flight die with it
+    service.stack.start_app(service.app)
+    service.stack.wait_healthy(service.app)
+    return {}
+
+
+def kill_daprd(service: Service, customers: list[str]) -> dict[str, httpx.Response]:
+    service.stack.process(f"{service.app.name}-daprd").kill()
+    service.stack.start_sidecar(service.app)
+    service.stack.wait_healthy(service.app)
+    return {}
+
+
+def kill_placement(service: Service, customers: list[str]) -> dict[str, httpx.Response]:
+    service.stack.process("placement").kill()
+    time.sleep(1)
+    service.stack.start_placement()
+    return {}
+
+
+def restart_scheduler(service: Service, customers: list[str]) -> dict[str, httpx.Response]:
+    service.stack.process("scheduler").stop()
+    service.stack.start_scheduler()
+    return {}
+
+
+def wipe_redis(service: Service, customers: list[str]) -> dict[str, httpx.Response]:
+    """Actor state, the view cache, rate limits and the pub/sub streams: all gone."""
+    redis = service.stack.local_redis
+    assert redis is not None, "needs the project's own Redis process"
+    redis.stop()
+    shutil.rmtree(redis.data_dir / "redis")
+    redis.start()
+    return {}
+
+
+def stop_postgres(seconds: int) -> Inject:
+    """PostgreSQL down for `seconds`; a second in, a write and a read are tried."""
+    def inject(service: Service, customers: list[str]) -> dict[str, httpx.Response]:
+        postgres = service.stack.local_postgres
+        assert postgres is not None, "needs the project's own PostgreSQL process"
+        postgres.stop()
+        time.sleep(1)
+        write = service.api("PUT", f"/v1/customers/{customers[0]}", json={"profile": {"lastName": "Outage"}})
+        probes = {"write": write, "read": service.api("GET", f"/v1/customers/{customers[1]}")}
+        time.sleep(seconds - 1)
+        postgres.start()
+        return probes
+
+    return inject
+
+
+@dataclass(frozen=True)
+class Fault:
+    inject: Inject
+    # The pub/sub's streams go with it: only orders accepted after recovery can be counted.
+    takes_the_transport: bool = False
+
+
+@dataclass
+class FaultRun:
+    fault: Fault
+    load: MixedLoad
+    recovered_at: float  # monotonic
+    answering_seconds: float  # from the fault to every customer answering again
+    probes: dict[str, httpx.Response]
+
+    def books(self) -> Books:
+        return check_books(self.load, orders_accepted_after=self.recovered_at if self.fault.takes_the_transport else 0)
+
+
+def under_load(service: Service, fault: Fault) -> FaultRun:
+    """16 writers and the order publisher; the fault 2 s in; the load runs 2 s past recovery."""
+    load = MixedLoad(service, writers=16)
+    customers = [w.customer_id for w in load.writers]
+    load.start()
+    time.sleep(2)
+    started = time.monotonic()
+    probes = fault.inject(service, customers)
+    recovered_at = time.monotonic()
+    answering = time_until_answering(service, customers) + (recovered_at - started)
+    time.sleep(2)
+    load.stop()
+    return FaultRun(fault, load, recovered_at, answering, probes)
+
+
+FAULTS: dict[str, Fault] = {
+    "kill -9 app": Fault(kill_app),
+    "kill -9 daprd": Fault(kill_daprd),
+    "kill -9 placement": Fault(kill_placement),
+    "scheduler restart": Fault(restart_scheduler),
+    "redis wiped": Fault(wipe_redis, takes_the_transport=True),
+    "postgresql stopped 10 s": Fault(stop_postgres(10)),
+}
