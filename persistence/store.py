@@ -230,9 +230,7 @@ class Store:
     async def recorded_reply(self, customer_id: str, request_id: str) -> dict[str, Any] | None:
         """The answer a committed command gave, if `request_id` was committed for the customer."""
         async with self.connection() as conn:
-            reply = await conn.fetchval("SELECT reply FROM actor_replies WHERE customer_id = $1 AND request_id = $2",
-                                        key_of(customer_id), request_id)
-        return None if reply is None else dict(json.loads(reply))
+            return await _reply_of(conn, customer_id, request_id)
 
     async def prune_replies(self, *, before: datetime) -> int:
         async with self.connection() as conn:
@@ -297,9 +295,15 @@ async def _record_reply(conn: asyncpg.Connection, customer_id: str, request_id: 
         "INSERT INTO actor_replies (customer_id, request_id, reply) VALUES ($1, $2, $3) "
         "ON CONFLICT (customer_id, request_id) DO NOTHING", key_of(customer_id), request_id, json.dumps(reply))
     if status != "INSERT 0 1":
-        first = await conn.fetchval("SELECT reply FROM actor_replies WHERE customer_id = $1 AND request_id = $2",
-                                    key_of(customer_id), request_id)
-        raise AlreadyAnswered(dict(json.loads(first)))
+        first = await _reply_of(conn, customer_id, request_id)
+        assert first is not None, "the conflicting row is there: it was committed before this transaction"
+        raise AlreadyAnswered(first)
+
+
+async def _reply_of(conn: asyncpg.Connection, customer_id: str, request_id: str) -> dict[str, Any] | None:
+    reply = await conn.fetchval("SELECT reply FROM actor_replies WHERE customer_id = $1 AND request_id = $2",
+                                key_of(customer_id), request_id)
+    return None if reply is None else dict(json.loads(reply))
 
 
 async def _first_receipt(conn: asyncpg.Connection, customer_id: str, receipt: Receipt) -> bool:

@@ -3,23 +3,15 @@
 -- mixed is the issue's workload: 70% GET customer, 10% GET segment, 10% GET addresses, 10% PUT.
 local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)")
 dofile(here .. "report.lua")
+dofile(here .. "common.lua")
 
 local ids = {}
 local mode = "get"
 local base = ""
 local n = 0
 
--- wrk.format replaces wrk's -H headers when given any: carry them over.
-local function json_headers()
-  local headers = {["Content-Type"] = "application/json"}
-  for name, value in pairs(wrk.headers) do headers[name] = value end
-  return headers
-end
-
 init = function(args)
-  for line in io.lines(args[1]) do
-    if #line > 0 then ids[#ids + 1] = line end
-  end
+  ids = read_ids(args[1])
   mode = args[2] or "get"
   base = wrk.path == "/" and "" or wrk.path
 end

@@ -5,6 +5,7 @@
 -- is how fast a known amount is processed.
 local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)")
 dofile(here .. "report.lua")
+dofile(here .. "common.lua")
 
 local ids = {}
 local run = ""
@@ -12,17 +13,8 @@ local n = 0
 local limit = 0
 local answered = 0
 
--- wrk.format replaces wrk's -H headers when given any: carry them over.
-local function json_headers()
-  local headers = {["Content-Type"] = "application/json"}
-  for name, value in pairs(wrk.headers) do headers[name] = value end
-  return headers
-end
-
 init = function(args)
-  for line in io.lines(args[1]) do
-    if #line > 0 then ids[#ids + 1] = line end
-  end
+  ids = read_ids(args[1])
   run = args[2]
   limit = tonumber(args[3])
 end
