@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from dapr.actor import Actor, ActorId, Remindable
 from dapr.actor.runtime.context import ActorRuntimeContext
@@ -31,6 +32,8 @@ from persistence.read_models import ReadModels
 from persistence.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R", bound=m.Message)
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
             customer_id=self.id.id, email=request.email, password_hash=request.password_hash,
             profile=request.profile, preferences=request.preferences, consent_source=request.consent_source,
             default_tier=self._deps.default_tier, now=self._turn.now())
-        view = m.CustomerView.of(change.after)
-        await self._turn.apply(change, request.origin.domain(), reply=view)
-        return view
+        return await self._applied(change, request, m.CustomerView.of(change.after))
 
     @use_case(methods.GET)
     async def get(self, request: m.Query) -> m.CustomerView:
@@ -95,9 +96,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
                                         email=request.email)
         if change is None:
             return m.CustomerView.of(current)
-        view = m.CustomerView.of(change.after)
-        await self._turn.apply(change, request.origin.domain(), reply=view)
-        return view
+        return await self._applied(change, request, m.CustomerView.of(change.after))
 
     @use_case(methods.DEACTIVATE)
     async def deactivate(self, request: m.Deactivate) -> m.Deactivated:
@@ -106,15 +105,18 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         after = current if change is None else change.after
         reply = m.Deactivated(**m.CustomerView.of(after).model_dump(), changed=change is not None)
         if change is not None:
-            await self._turn.apply(change, request.origin.domain(), reply=reply)
+            await self._applied(change, request, reply)
+        return reply
+
+    async def _applied(self, change: Change, request: m.Command, reply: R) -> R:
+        """Commits the change with the command's answer (kept for a retry) and gives the answer back."""
+        await self._turn.apply(change, request.origin.domain(), reply=reply)
         return reply
 
     async def _applied_view(self, change: Change | None, request: m.Command) -> m.CustomerView:
         if change is None:
             return m.CustomerView.of(self._turn.existing())
-        view = m.CustomerView.of(change.after)
-        await self._turn.apply(change, request.origin.domain(), reply=view)
-        return view
+        return await self._applied(change, request, m.CustomerView.of(change.after))
 
     @use_case(methods.REACTIVATE)
     async def reactivate(self, request: m.Reactivate) -> m.CustomerView:
@@ -152,9 +154,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         if current.customer.status is Status.DELETED:
             await self._turn.purge()  # whatever an earlier attempt left behind
             return m.Erased(changed=False)
-        reply = m.Erased(changed=True)
-        await self._turn.apply(current.erase(self._turn.now()), request.origin.domain(), reply=reply)
-        return reply
+        return await self._applied(current.erase(self._turn.now()), request, m.Erased(changed=True))
 
     @use_case(methods.EXPORT)
     async def export(self, request: m.Query) -> m.Exported:
@@ -177,10 +177,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
             raise DomainError(ErrorCode.INVALID_CREDENTIALS, "email or password is wrong")
         rehashed = await self._deps.hashing.hash(request.password) if passwords.needs_rehash(password_hash) else None
         now = self._turn.now()
-        reply = m.LoggedIn(customer_id=self.id.id, last_login_at=iso(now) or "")
-        await self._turn.apply(current.logged_in(rehashed_password=rehashed, now=now), request.origin.domain(),
-                               reply=reply)
-        return reply
+        return await self._applied(current.logged_in(rehashed_password=rehashed, now=now), request,
+                                   m.LoggedIn(customer_id=self.id.id, last_login_at=iso(now) or ""))
 
     @use_case(methods.CHANGE_PASSWORD)
     async def change_password(self, request: m.ChangePassword) -> m.Done:
@@ -192,9 +190,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         check_password(request.new_password, min_length=self._deps.password_min_length,
                        email=current.customer.email, field_name="newPassword")
         new_hash = await self._deps.hashing.hash(request.new_password)
-        await self._turn.apply(current.password_changed(password_hash=new_hash, now=self._turn.now()),
-                               request.origin.domain(), reply=m.Done())
-        return m.Done()
+        return await self._applied(current.password_changed(password_hash=new_hash, now=self._turn.now()), request,
+                                   m.Done())
 
     # -- segmentation and inbound events ---------------------------------------------------------------
     @use_case(methods.GET_SEGMENT)
@@ -237,9 +234,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         now = self._turn.now()
         change = self._turn.existing().override_segment(
             Override(request.tier, request.segment, request.reason, request.set_by, now), now)
-        view = m.SegmentView(segment=change.after.segment.view(self.id.id, now))
-        await self._turn.apply(change, request.origin.domain(), reply=view)
-        return view
+        return await self._applied(change, request, m.SegmentView(segment=change.after.segment.view(self.id.id, now)))
 
     @use_case(methods.CLEAR_OVERRIDE)
     async def clear_override(self, request: m.ClearOverride) -> m.SegmentView:
@@ -248,7 +243,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         change = current.clear_override(set_by=request.set_by, now=now)
         view = m.SegmentView(segment=(current if change is None else change.after).segment.view(self.id.id, now))
         if change is not None:
-            await self._turn.apply(change, request.origin.domain(), reply=view)
+            await self._applied(change, request, view)
         return view
 
     # -- address book -----------------------------------------------------------------------------------
@@ -263,24 +258,18 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     async def add_address(self, request: m.AddAddress) -> m.AddressChanged:
         change, address = self._turn.existing().add_address(address_id=new_address_id(), fields=request.address,
                                                             now=self._turn.now())
-        reply = m.AddressChanged(address=address.to_dict())
-        await self._turn.apply(change, request.origin.domain(), reply=reply)
-        return reply
+        return await self._applied(change, request, m.AddressChanged(address=address.to_dict()))
 
     @use_case(methods.UPDATE_ADDRESS)
     async def update_address(self, request: m.UpdateAddress) -> m.AddressChanged:
         change, address = self._turn.existing().update_address(address_id=request.address_id,
                                                                changes=request.changes, now=self._turn.now())
-        reply = m.AddressChanged(address=address.to_dict())
-        await self._turn.apply(change, request.origin.domain(), reply=reply)
-        return reply
+        return await self._applied(change, request, m.AddressChanged(address=address.to_dict()))
 
     @use_case(methods.REMOVE_ADDRESS)
     async def remove_address(self, request: m.RemoveAddress) -> m.AddressBookView:
         change = self._turn.existing().remove_address(address_id=request.address_id, now=self._turn.now())
-        reply = m.AddressBookView(addresses=change.after.addresses.to_list())
-        await self._turn.apply(change, request.origin.domain(), reply=reply)
-        return reply
+        return await self._applied(change, request, m.AddressBookView(addresses=change.after.addresses.to_list()))
 
     # -- analytics --------------------------------------------------------------------------------------
     @use_case(methods.ANALYTICS)
