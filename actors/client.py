@@ -18,6 +18,7 @@ from actors import interface as methods
 from actors import messages as m
 from actors.interface import ACTOR_TYPE, ActorMethod
 from domain.errors import DomainError, ErrorCode
+from telemetry import tracing
 from telemetry.metrics import ACTOR_CALLS
 
 JSON = {"Content-Type": "application/json"}
@@ -51,10 +52,12 @@ class CustomerActorClient:
 
     async def _exchange(self, customer_id: str, method: ActorMethod[Req, Res], request: Req) -> Res:
         try:
-            async with self._http.put(f"{self._base}/{customer_id}/method/{method.name}",
-                                      data=request.model_dump_json().encode(), headers=JSON) as response:
-                text = await response.text()
-                status = response.status
+            with tracing.outgoing_call(f"{ACTOR_TYPE}/{method.name}") as trace_headers:
+                async with self._http.put(f"{self._base}/{customer_id}/method/{method.name}",
+                                          data=request.model_dump_json().encode(),
+                                          headers={**JSON, **trace_headers}) as response:
+                    text = await response.text()
+                    status = response.status
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise ActorUnavailable(f"daprd did not answer: {exc!r}") from exc
         if status != 200:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.activity import Origin
 from domain.aggregate import CustomerAggregate
 from domain.segmentation import Segment, Tier
+from telemetry import tracing
 
 
 class Message(BaseModel):
@@ -31,7 +32,9 @@ class RequestOrigin(Message):
     user_agent: str | None = None
 
     def domain(self) -> Origin:
-        return Origin(self.correlation_id, self.session_id, self.ip_address, self.user_agent)
+        """The origin as the actor records it, in the trace of the actor call being served."""
+        return Origin(self.correlation_id, self.session_id, self.ip_address, self.user_agent,
+                      traceparent=tracing.current_traceparent())
 
 
 class Query(Message):

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from domain.clock import iso
 from persistence.cache import upstream_key
+from telemetry import tracing
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +59,12 @@ class UpstreamClient:
     async def _ask(self, app_id: str, path: str) -> dict[str, Any] | None:
         url = f"{self._dapr_url}/v1.0/invoke/{app_id}/method/{path.lstrip('/')}"
         try:
-            async with self._http.get(url, timeout=self._timeout) as response:
-                if response.status != 200:
-                    log.info("%s answered %s with %d", app_id, path, response.status)
-                    return None
-                body = await response.json(content_type=None)
+            with tracing.outgoing_call(f"{app_id} GET") as trace_headers:
+                async with self._http.get(url, timeout=self._timeout, headers=trace_headers) as response:
+                    if response.status != 200:
+                        log.info("%s answered %s with %d", app_id, path, response.status)
+                        return None
+                    body = await response.json(content_type=None)
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             log.info("%s did not answer %s within budget: %r", app_id, path, exc)
             return None

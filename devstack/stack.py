@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
+
 from devstack.processes import ManagedProcess, StackError, free_port, http_ok
 from devstack.runfile import RunApp, read_run_file
 from devstack.servers import Containers, LocalPostgres, LocalRedis, docker_engine_answers
@@ -108,6 +110,9 @@ class StackConfig:
     # Upstreams outside the mesh, by the app id the service calls them by: customer-service's daprd gets
     # an HTTPEndpoint of that name, so the same invocation reaches the URL (ORDER_SERVICE_URL, ...).
     upstreams: dict[str, str] = field(default_factory=dict)
+    # An OpenTelemetry collector's OTLP/HTTP base URL (OTEL_EXPORTER_OTLP_ENDPOINT for scripts/up): every
+    # daprd's Configuration exports its spans there, and every app is given it.
+    otlp_endpoint: str | None = None
 
     @property
     def log_dir(self) -> Path:
@@ -147,6 +152,7 @@ class StackConfig:
             upstreams={env.get(f"{name}_APP_ID", default): env[f"{name}_URL"]
                        for name, default in (("ORDER_SERVICE", "order-service"), ("LOYALTY_SERVICE", "loyalty-service"))
                        if env.get(f"{name}_URL")},
+            otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             dapr_api_token=env.get("DAPR_API_TOKEN") or _kept_secret(data_dir, "dapr-api-token"),
             app_api_token=env.get("APP_API_TOKEN") or _kept_secret(data_dir, "app-api-token"),
         )
@@ -330,6 +336,7 @@ class Stack:
             "DAPR_API_TOKEN": self.config.dapr_api_token,
             "APP_API_TOKEN": self.config.app_api_token,
             "PYTHONUNBUFFERED": "1",
+            **({"OTEL_EXPORTER_OTLP_ENDPOINT": self.config.otlp_endpoint} if self.config.otlp_endpoint else {}),
             **app.run.env,
             **app.app_env,
         }
@@ -354,7 +361,7 @@ class Stack:
                 "--scheduler-host-address", f"127.0.0.1:{self.config.scheduler_port}",
                 "--resources-path", str(app.run.resources_path),
                 *self._upstream_resources(app),
-                "--config", str(self.config.dapr_config_override or app.run.config_file),
+                "--config", str(self._dapr_configuration(app)),
                 *(["--enable-app-health-check", "--app-health-check-path", app.run.health_path,
                    "--app-health-probe-interval", str(app.run.health_interval)] if app.run.health_check else []),
                 "--log-level", os.environ.get("DAPR_LOG_LEVEL", app.run.log_level),
@@ -368,6 +375,17 @@ class Stack:
             # The sqlite name resolver keeps its file relative to daprd's working folder.
             cwd=resolver_dir,
         )
+
+    def _dapr_configuration(self, app: DaprApp) -> Path:
+        """The run file's Configuration (or the override), exporting spans to the stack's collector if any."""
+        source = self.config.dapr_config_override or app.run.config_file
+        if not self.config.otlp_endpoint:
+            return source
+        folder = self.config.data_dir / "configuration"
+        folder.mkdir(parents=True, exist_ok=True)
+        exporting = folder / f"{app.name}.yaml"
+        exporting.write_text(traces_exported(source.read_text(), self.config.otlp_endpoint))
+        return exporting
 
     def _upstream_resources(self, app: DaprApp) -> list[str]:
         """A resources folder of HTTPEndpoints for the service's upstreams outside the mesh, if any."""
@@ -439,6 +457,17 @@ def http_endpoints(upstreams: Mapping[str, str]) -> str:
     return "".join(
         f"---\napiVersion: dapr.io/v1alpha1\nkind: HTTPEndpoint\nmetadata:\n  name: {name}\n"
         f"spec:\n  baseUrl: {url}\nscopes: [{SERVICE_APP_ID}]\n" for name, url in sorted(upstreams.items()))
+
+
+def traces_exported(configuration: str, otlp_endpoint: str) -> str:
+    """A Dapr Configuration's YAML with its tracing exported over OTLP/HTTP to `otlp_endpoint` (a base
+    URL, as OTEL_EXPORTER_OTLP_ENDPOINT gives it); its sampling rate stays as it is."""
+    resource = yaml.safe_load(configuration)
+    collector = urlsplit(otlp_endpoint)
+    tracing = resource["spec"].setdefault("tracing", {})
+    tracing["otel"] = {"endpointAddress": collector.netloc, "isSecure": collector.scheme == "https",
+                       "protocol": "http"}
+    return str(yaml.safe_dump(resource, sort_keys=False))
 
 
 def run_file_app(app_id: str) -> RunApp:

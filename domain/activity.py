@@ -1,8 +1,8 @@
 """What happened to a customer, and who asked for it.
 
 An `Activity` is the domain's record of one change (a `customer_activities` row); an `Origin` is the
-request behind it: the correlation id carried into the change's events, and the caller's session,
-address and user agent recorded beside the activity.
+request behind it: the correlation id and trace context carried into the change's events, and the
+caller's session, address and user agent recorded beside the activity.
 """
 
 from __future__ import annotations
@@ -25,3 +25,5 @@ class Origin:
     session_id: str | None = None
     ip_address: str | None = None
     user_agent: str | None = None
+    # The W3C trace context of the request, carried into the change's events.
+    traceparent: str | None = None

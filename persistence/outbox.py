@@ -27,6 +27,7 @@ class OutboxRow:
     event_id: str
     topic: str
     payload: dict[str, Any]
+    traceparent: str | None  # of the turn that committed the change
 
 
 class OutboxBatch:
@@ -82,10 +83,10 @@ class Outbox:
             if conn is None:
                 yield None
                 return
-            records = await conn.fetch("SELECT id, event_id, topic, payload FROM outbox WHERE published_at IS NULL "
-                                       "ORDER BY id LIMIT $1", limit)
-            yield OutboxBatch(conn, [OutboxRow(r["id"], r["event_id"], r["topic"], json.loads(r["payload"]))
-                                     for r in records])
+            records = await conn.fetch("SELECT id, event_id, topic, payload, traceparent FROM outbox "
+                                       "WHERE published_at IS NULL ORDER BY id LIMIT $1", limit)
+            yield OutboxBatch(conn, [OutboxRow(r["id"], r["event_id"], r["topic"], json.loads(r["payload"]),
+                                               r["traceparent"]) for r in records])
 
     async def backlog(self) -> tuple[int, float]:
         """Rows not yet published, and the age in seconds of the oldest of them (0 when none)."""

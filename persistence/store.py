@@ -287,7 +287,7 @@ async def _write(conn: asyncpg.Connection, change: Change, origin: Origin, sourc
         await _add_consents(conn, customer_id, change.consents)
     if change.activity is not None:
         await _add_activity(conn, customer_id, change.activity, origin)
-    await _enqueue(conn, change.events, at=change.at, correlation_id=origin.correlation_id, source=source)
+    await _enqueue(conn, change.events, at=change.at, origin=origin, source=source)
 
 
 async def _record_reply(conn: asyncpg.Connection, customer_id: str, request_id: str, reply: dict[str, Any]) -> None:
@@ -469,17 +469,19 @@ async def _add_consents(conn: asyncpg.Connection, customer_id: str, consents: Se
     )
 
 
-async def _enqueue(conn: asyncpg.Connection, events: Sequence[Event], *, at: datetime, correlation_id: str,
+async def _enqueue(conn: asyncpg.Connection, events: Sequence[Event], *, at: datetime, origin: Origin,
                    source: str) -> None:
-    """Outbox rows, committed with the change they announce; the relay publishes them."""
+    """Outbox rows, committed with the change they announce, in its request's trace; the relay publishes them."""
     if not events:
         return
     rows = []
     for event in events:
         event_id = "evt_" + uuid.uuid4().hex
-        payload = envelope(event, event_id=event_id, timestamp=at, correlation_id=correlation_id, source=source)
-        rows.append((event_id, key_of(event.customer_id), event.topic, json.dumps(payload)))
-    await conn.executemany("INSERT INTO outbox (event_id, customer_id, topic, payload) VALUES ($1, $2, $3, $4)", rows)
+        payload = envelope(event, event_id=event_id, timestamp=at, correlation_id=origin.correlation_id,
+                           source=source)
+        rows.append((event_id, key_of(event.customer_id), event.topic, json.dumps(payload), origin.traceparent))
+    await conn.executemany("INSERT INTO outbox (event_id, customer_id, topic, payload, traceparent) "
+                           "VALUES ($1, $2, $3, $4, $5)", rows)
     await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
 

@@ -32,7 +32,7 @@ from service.relay import OutboxRelay
 from service.settings import Settings, get_settings
 from service.workers import supervise
 from subscriptions.handlers import DeadLetters, register_subscriptions
-from telemetry import logs
+from telemetry import logs, tracing
 
 log = logging.getLogger("customer-service")
 
@@ -40,6 +40,8 @@ log = logging.getLogger("customer-service")
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logs.configure(settings.log_level)
+    tracer_provider = tracing.configure(service_name=settings.service_name,
+                                        otlp_endpoint=settings.otel_exporter_otlp_endpoint)
     ActorRuntime.set_actor_config(ActorRuntimeConfig(actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout)))
 
     @asynccontextmanager
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
             await container.close()
+            if tracer_provider is not None:
+                tracer_provider.shutdown()  # exports the spans still batched
 
     app = FastAPI(title="customer-service", version="1.0.0", lifespan=lifespan,
                   description="The e-commerce platform's single source of truth for customers.")
@@ -78,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(DaprBoundary, app_token=settings.app_api_token, app_id=settings.service_name,
                        actor_types=frozenset({ACTOR_TYPE}))
     install_error_handlers(app)
+    tracing.instrument(app, tracer_provider)
     actor_host = DaprActor(app)
     if unguarded := unguarded_routes(ROUTERS):
         raise RuntimeError(f"routes without an access dependency: {unguarded}")

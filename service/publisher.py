@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from actors.client import JSON
+from telemetry import tracing
 
 
 class PublishFailed(Exception):
@@ -26,12 +27,16 @@ class DaprPublisher:
         self._http = http
         self._base = f"{dapr_url}/v1.0/publish/{pubsub_name}"
 
-    async def publish(self, topic: str, payload: dict[str, Any], *, event_id: str) -> None:
+    async def publish(self, topic: str, payload: dict[str, Any], *, event_id: str,
+                      traceparent: str | None = None) -> None:
+        """Publishes in the trace `traceparent` (the change's): daprd writes its context into the CloudEvent."""
         try:
             # The CloudEvent id is our eventId, so subscribers can de-duplicate on either.
-            async with self._http.post(f"{self._base}/{topic}", data=json.dumps(payload).encode(), headers=JSON,
-                                       params={"metadata.cloudevent.id": event_id}) as response:
-                status, text = response.status, await response.text()
+            with tracing.publishing(topic, traceparent) as trace_headers:
+                async with self._http.post(f"{self._base}/{topic}", data=json.dumps(payload).encode(),
+                                           headers={**JSON, **trace_headers},
+                                           params={"metadata.cloudevent.id": event_id}) as response:
+                    status, text = response.status, await response.text()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise PublishFailed(f"daprd did not answer: {exc!r}") from exc
         if status != 204:

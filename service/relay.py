@@ -85,7 +85,8 @@ class OutboxRelay:
             done: list[int] = []
             for row in batch.rows:
                 try:
-                    await self._publisher.publish(row.topic, row.payload, event_id=row.event_id)
+                    await self._publisher.publish(row.topic, row.payload, event_id=row.event_id,
+                                                  traceparent=row.traceparent)
                 except PublishFailed as exc:
                     attempts = await batch.failed(row.id, str(exc))
                     if exc.permanent and attempts >= PERMANENT_FAILURE_ATTEMPTS:

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     clock_anchor: float = 0.0
 
     log_level: str = "INFO"
+    # The OpenTelemetry collector's OTLP/HTTP base URL (the OTel SDK's standard variable): the app's spans
+    # go there. Unset: no spans recorded, though the trace context is still carried (telemetry.tracing).
+    otel_exporter_otlp_endpoint: str | None = None
     # Prometheus metrics, on a port of their own (0: off). In a pod, 0.0.0.0 so the scraper reaches it.
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9464

@@ -1,5 +1,5 @@
-"""One JSON object per log line: time, level, logger, message, and the request's correlation id,
-customer id, route, status and duration where a request is being served.
+"""One JSON object per log line: time, level, logger, message, and the request's correlation id, trace
+id, customer id, route, status and duration where a request is being served.
 
 Log messages name customers by id only; emails, names, passwords and tokens are never logged (the
 e2e tier checks the log of a run for them).
@@ -12,6 +12,8 @@ import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+from telemetry.tracing import current_trace_id
 
 # Set by the request middleware and the access guards for the request being served.
 CORRELATION_ID: ContextVar[str | None] = ContextVar("correlation_id", default=None)
@@ -30,6 +32,8 @@ class JsonFormatter(logging.Formatter):
         for name, var in (("correlation_id", CORRELATION_ID), ("customer_id", CUSTOMER_ID)):
             if (value := var.get()) is not None:
                 entry[name] = value
+        if (trace_id := current_trace_id()) is not None:
+            entry["trace_id"] = trace_id
         for name in REQUEST_FIELDS:
             if hasattr(record, name):
                 entry[name] = getattr(record, name)

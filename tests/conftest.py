@@ -3,7 +3,8 @@
 PostgreSQL and Redis come from DATABASE_URL / REDIS_URL when set, from testcontainers when a Docker
 engine answers, and otherwise from server processes of the project's own under .data/test. The full
 stack (real placement, scheduler and daprd, the customer service, and a recorder app subscribed to
-everything the service publishes) starts on the first test that asks for `service`.
+everything the service publishes) starts on the first test that asks for `service`. Every daprd and app
+of it exports its spans to the session's trace collector, as they would to the platform's.
 """
 
 from __future__ import annotations
@@ -16,12 +17,23 @@ import pytest
 
 from devstack.servers import LocalPostgres
 from devstack.stack import REPO_ROOT, DaprApp, Stack, StackConfig
+from tests.support.collector import TraceCollector
 from tests.support.service import Service, start_service
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def trace_collector() -> Iterator[TraceCollector]:
+    collector = TraceCollector().start()
+    try:
+        yield collector
+    finally:
+        collector.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(trace_collector: TraceCollector) -> Iterator[Stack]:
     config = StackConfig.for_tests(REPO_ROOT / ".data" / "test")
+    config.otlp_endpoint = trace_collector.endpoint
     stack = Stack(config)
     stack.down()  # whatever an interrupted earlier run left behind
     stack.wipe()

@@ -47,17 +47,20 @@ class Service:
     def actor_state(self, customer_id: str, key: str) -> httpx.Response:
         return self.http.get(f"{self.dapr}/v1.0/actors/CustomerActor/{customer_id}/state/{key}")
 
-    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+    def publish(self, topic: str, payload: dict[str, Any], *, headers: dict[str, str] | None = None) -> None:
         """Publishes as the topic's producer would, through the producer's own daprd."""
         producer = self.producers[topic.split(".")[0]]
         response = self.http.post(f"http://127.0.0.1:{producer.ports.http}/v1.0/publish/pubsub/{topic}",
-                                  json=payload)
+                                  json=payload, headers=headers)
         assert response.status_code == 204, response.text
 
-    def received(self, topic: str) -> list[dict[str, Any]]:
+    def cloud_events(self, topic: str) -> list[dict[str, Any]]:
+        """The CloudEvents a downstream subscriber received on `topic`, envelopes and all."""
         url = f"http://127.0.0.1:{self.recorder.ports.http}/v1.0/invoke/{RECORDER_ID}/method/received"
-        events = self.http.get(url).json()
-        return [e["cloudEvent"]["data"] for e in events if e["topic"] == topic]
+        return [e["cloudEvent"] for e in self.http.get(url).json() if e["topic"] == topic]
+
+    def received(self, topic: str) -> list[dict[str, Any]]:
+        return [event["data"] for event in self.cloud_events(topic)]
 
     def create_customer(self, **overrides: Any) -> dict[str, Any]:
         body = {"email": f"e2e-{uuid.uuid4().hex[:12]}@example.com", "password": "Sturdy-Passw0rd!",

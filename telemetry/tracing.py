@@ -1,0 +1,102 @@
+"""W3C trace context through the service, and the service's own spans over OTLP.
+
+daprd decides where a trace starts and whether it is sampled (its Configuration's `samplingRate`) and
+hands the app a `traceparent`; the app's spans follow that decision (the SDK's default parent-based
+sampler), so daprd's spans and the app's land in one trace or neither does. The context travels on:
+
+- into actor calls and service invocations, as the `traceparent` header of the call to daprd;
+- into published events: the outbox row keeps the traceparent of the turn that committed it, the relay
+  publishes with it, and daprd writes it into the CloudEvent (`traceparent`), so a subscriber continues
+  the trace of the request that caused the event, however long the event waited in the outbox.
+
+Without OTEL_EXPORTER_OTLP_ENDPOINT no span is recorded, but the context is still carried: a trace
+daprd starts stays one trace through the app.
+
+No personal data in spans: the app's server spans carry the path without its query string (a search
+names an email there). daprd's own spans are another matter (README, "Traces").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.propagate import extract, inject
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import SpanKind
+
+TRACEPARENT = "traceparent"
+# Probes would be most of the spans and say nothing.
+UNTRACED_PATHS = "/health/live,/health/ready"
+TRACER = trace.get_tracer("customer-service")
+# Where the ASGI instrumentation puts the query string: the old HTTP conventions' URL, the new ones'.
+QUERY_BEARING_ATTRIBUTES = ("http.url", "url.full", "url.query")
+
+
+def configure(*, service_name: str, otlp_endpoint: str | None) -> TracerProvider | None:
+    """The process's tracer provider, exporting to `otlp_endpoint` (OTLP over HTTP, the collector's base
+    URL as in OTEL_EXPORTER_OTLP_ENDPOINT); None, and nothing recorded, without an endpoint."""
+    if not otlp_endpoint:
+        return None
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
+        endpoint=otlp_endpoint.rstrip("/") + "/v1/traces")))
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def instrument(app: FastAPI, provider: TracerProvider | None) -> None:
+    """A server span for every request daprd sends, continuing the trace of its `traceparent`."""
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=UNTRACED_PATHS,
+                                       server_request_hook=_without_query, exclude_spans=["receive", "send"])
+
+
+def _without_query(span: trace.Span, scope: dict[str, Any]) -> None:
+    """Drops the query string from the URL attributes the instrumentation recorded (the path stays)."""
+    recorded = getattr(span, "attributes", None)
+    if not span.is_recording() or not scope.get("query_string") or not recorded:
+        return
+    for name in QUERY_BEARING_ATTRIBUTES:
+        if isinstance(value := recorded.get(name), str):
+            span.set_attribute(name, "" if name == "url.query" else urlunsplit(urlsplit(value)._replace(query="")))
+
+
+@contextmanager
+def outgoing_call(name: str) -> Iterator[dict[str, str]]:
+    """A client span around a call through daprd; yields the headers that carry its context."""
+    with TRACER.start_as_current_span(name, kind=SpanKind.CLIENT):
+        headers: dict[str, str] = {}
+        inject(headers)
+        yield headers
+
+
+@contextmanager
+def publishing(topic: str, traceparent: str | None) -> Iterator[dict[str, str]]:
+    """A producer span continuing the trace `traceparent` (the change's, kept in its outbox row);
+    yields the headers that carry its context to daprd's publish API."""
+    parent = extract({TRACEPARENT: traceparent}) if traceparent else None
+    with TRACER.start_as_current_span(f"publish {topic}", context=parent, kind=SpanKind.PRODUCER):
+        headers: dict[str, str] = {}
+        inject(headers)
+        yield headers
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the span being served, if there is a trace."""
+    headers: dict[str, str] = {}
+    inject(headers)
+    return headers.get(TRACEPARENT)
+
+
+def current_trace_id() -> str | None:
+    """The current trace's id as the trace backend shows it (32 hex digits), if there is one."""
+    context = trace.get_current_span().get_span_context()
+    return trace.format_trace_id(context.trace_id) if context.is_valid else None

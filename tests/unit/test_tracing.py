@@ -1,0 +1,46 @@
+"""The trace plumbing that needs no Dapr: the exporting Configuration devstack derives, and the app's server
+spans without query strings (the e2e tier follows real traces through daprd: tests/e2e/test_tracing.py)."""
+
+from __future__ import annotations
+
+import yaml
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from devstack.stack import SERVICE_APP_ID, run_file_app, traces_exported
+from telemetry import tracing
+
+
+def test_the_exporting_configuration_adds_only_the_collector() -> None:
+    source = run_file_app(SERVICE_APP_ID).config_file.read_text()
+    original = yaml.safe_load(source)
+    exporting = yaml.safe_load(traces_exported(source, "http://127.0.0.1:4318"))
+    assert exporting["spec"]["tracing"] == {
+        "samplingRate": original["spec"]["tracing"]["samplingRate"],
+        "otel": {"endpointAddress": "127.0.0.1:4318", "isSecure": False, "protocol": "http"}}
+    del exporting["spec"]["tracing"], original["spec"]["tracing"]
+    assert exporting == original
+
+
+def test_a_server_span_keeps_the_path_and_drops_the_query() -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    app = FastAPI()
+
+    @app.get("/v1/customers")
+    async def search(email: str) -> dict[str, str]:
+        return {"found": email}
+
+    tracing.instrument(app, provider)
+    with TestClient(app) as client:
+        assert client.get("/v1/customers", params={"email": "ada@example.com"}).status_code == 200
+
+    [server] = spans.get_finished_spans()
+    attributes = dict(server.attributes or {})
+    assert attributes["http.target"] == "/v1/customers"
+    assert str(attributes["http.url"]).endswith("/v1/customers")
+    assert "ada" not in str(attributes)
