@@ -59,7 +59,7 @@ class UpstreamClient:
     async def _ask(self, app_id: str, path: str) -> dict[str, Any] | None:
         url = f"{self._dapr_url}/v1.0/invoke/{app_id}/method/{path.lstrip('/')}"
         try:
-            with tracing.outgoing_call(f"{app_id} GET") as trace_headers:
+            with tracing.outgoing_call(f"invoke {app_id}") as trace_headers:
                 async with self._http.get(url, timeout=self._timeout, headers=trace_headers) as response:
                     if response.status != 200:
                         log.info("%s answered %s with %d", app_id, path, response.status)

@@ -1,5 +1,5 @@
-"""Traces: one request is one trace across daprd and the app, into the actor call and the published
-event, and an order event's trace goes on into the service. Every daprd and app of the e2e stack exports
+"""Traces: one request is one trace across daprd and the app, into the actor call, the published event
+and a call to an upstream service, and an order event's trace goes on into the service. Every daprd and app of the e2e stack exports
 to the session's collector (tests/conftest.py); the requests here carry a sampled traceparent, which
 daprd's sampler and the app's always follow."""
 
@@ -109,3 +109,23 @@ def test_the_apps_spans_carry_no_query_string(service: Service, trace_collector:
     assert search.attributes["http.target"] == "/v1/customers"
     app_spans = [span for span in trace_collector.spans(trace_id) if span.scope != DAPRD_SCOPE]
     assert email.split("@")[0] not in json.dumps([span.attributes for span in app_spans])
+
+
+def test_a_call_to_an_upstream_service_continues_the_trace(service: Service, trace_collector: TraceCollector) -> None:
+    customer = service.create_customer()
+    trace_id, traceparent = sampled_trace()
+    response = service.api("GET", f"/v1/customers/{customer['id']}/orders/summary",
+                           headers={"traceparent": traceparent})
+    assert response.status_code == 200, response.text
+
+    spans = spans_until(trace_collector, trace_id, "GET /v1/customers/{customer_id}/orders/summary",
+                        "invoke order-service")
+    invoke = one(spans, "invoke order-service")
+    assert parent(invoke, spans) == one(spans, "GET /v1/customers/{customer_id}/orders/summary")
+    # Through customer-service's daprd to the Order Service's, whose span is its own service's.
+    ours = next(span for span in spans if span.parent_span_id == invoke.span_id)
+    assert (ours.scope, ours.service) == (DAPRD_SCOPE, SERVICE_ID)
+    assert ours.name.startswith("CallLocal/order-service/")
+    theirs = wait_for(lambda: next((span for span in trace_collector.spans(trace_id)
+                                    if span.parent_span_id == ours.span_id), None), what="the Order Service's span")
+    assert (theirs.scope, theirs.service) == (DAPRD_SCOPE, "order-service")
