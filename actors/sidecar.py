@@ -13,7 +13,8 @@ import aiohttp
 from dapr.clients.base import DaprActorClientBase
 from dapr.clients.exceptions import DaprInternalError
 
-JSON = {"Content-Type": "application/json"}
+from actors.client import JSON
+from telemetry import tracing
 
 
 class PooledActorSidecar(DaprActorClientBase):
@@ -22,7 +23,9 @@ class PooledActorSidecar(DaprActorClientBase):
         self._base = f"{dapr_url}/v1.0/actors"
 
     async def _send(self, method: str, path: str, data: bytes | None = None) -> bytes:
-        async with self._http.request(method, f"{self._base}/{path}", data=data, headers=JSON) as response:
+        # In the trace of the turn being served, so daprd's state and reminder spans join it.
+        async with self._http.request(method, f"{self._base}/{path}", data=data,
+                                      headers={**JSON, **tracing.context_headers()}) as response:
             body = await response.read()
             if not 200 <= response.status < 300:
                 raise DaprInternalError(f"daprd answered {response.status} to {method} actors/{path}: "

@@ -89,11 +89,16 @@ def publishing(topic: str, traceparent: str | None) -> Iterator[dict[str, str]]:
         yield headers
 
 
-def current_traceparent() -> str | None:
-    """The W3C traceparent of the span being served, if there is a trace."""
+def context_headers() -> dict[str, str]:
+    """The headers that carry the current trace context (none without a trace)."""
     headers: dict[str, str] = {}
     inject(headers)
-    return headers.get(TRACEPARENT)
+    return headers
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the span being served, if there is a trace."""
+    return context_headers().get(TRACEPARENT)
 
 
 def current_trace_id() -> str | None:

@@ -1,7 +1,7 @@
 """Traces: one request is one trace across daprd and the app, into the actor call, the published event
-and a call to an upstream service, and an order event's trace goes on into the service. Every daprd and app of the e2e stack exports
-to the session's collector (tests/conftest.py); the requests here carry a sampled traceparent, which
-daprd's sampler and the app's always follow."""
+and a call to an upstream service, and an order event's trace goes on into the service. Every daprd and
+app of the e2e stack exports to the session's collector (tests/conftest.py); the requests here carry a
+sampled traceparent, which daprd's sampler and the app's always follow."""
 
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ def test_a_request_is_one_trace_through_daprd_the_app_its_actor_and_its_event(
 
     spans = spans_until(trace_collector, trace_id, "PUT /v1/customers/{customer_id}", "CustomerActor/update",
                         "PUT /actors/{actor_type_name}/{actor_id}/method/{method_name}",
+                        f"/v1.0/actors/CustomerActor/{customer['id']}/state",
                         "publish customers.profile.updated", "/v1.0/publish/pubsub/customers.profile.updated")
     # The caller's request enters through daprd's invocation, which the app's server span continues ...
     api = one(spans, "PUT /v1/customers/{customer_id}")
@@ -64,7 +65,10 @@ def test_a_request_is_one_trace_through_daprd_the_app_its_actor_and_its_event(
     daprd_actor_call = one(spans, "CallActor/CustomerActor/update")
     assert (daprd_actor_call.scope, parent(daprd_actor_call, spans)) == (DAPRD_SCOPE, actor_call)
     turn = one(spans, "PUT /actors/{actor_type_name}/{actor_id}/method/{method_name}")
-    assert parent(turn, spans).scope == DAPRD_SCOPE
+    assert parent(turn, spans) == daprd_actor_call
+    # ... whose save of the actor's Dapr state is in the trace too ...
+    state_save = one(spans, f"/v1.0/actors/CustomerActor/{customer['id']}/state")
+    assert (state_save.scope, parent(state_save, spans)) == (DAPRD_SCOPE, turn)
     # ... and the event its change wrote to the outbox is published in the trace of that turn.
     publish = one(spans, "publish customers.profile.updated")
     assert parent(publish, spans) == turn
