@@ -1,8 +1,10 @@
 """W3C trace context through the service, and the service's own spans over OTLP.
 
 daprd decides where a trace starts and whether it is sampled (its Configuration's `samplingRate`) and
-hands the app a `traceparent`; the app's spans follow that decision (the SDK's default parent-based
-sampler), so daprd's spans and the app's land in one trace or neither does. The context travels on:
+hands the app a `traceparent`; the app's spans follow that decision, so daprd's spans and the app's
+land in one trace or neither does. The app starts no sampled trace of its own: work without a caller
+(the segment sweep, events from before traces were kept) would otherwise be traced at 100%, beside
+daprd's one in ten. The context travels on:
 
 - into actor calls and service invocations, as the `traceparent` header of the call to daprd;
 - into published events: the outbox row keeps the traceparent of the turn that committed it, the relay
@@ -31,6 +33,7 @@ from opentelemetry.propagate import extract, inject
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 from opentelemetry.trace import SpanKind
 
 TRACEPARENT = "traceparent"
@@ -39,14 +42,16 @@ UNTRACED_PATHS = "/health/live,/health/ready"
 TRACER = trace.get_tracer("customer-service")
 # Where the ASGI instrumentation puts the query string: the old HTTP conventions' URL, the new ones'.
 QUERY_BEARING_ATTRIBUTES = ("http.url", "url.full", "url.query")
+# A span is recorded when its caller sampled the trace, never on the app's own initiative.
+SAMPLER = ParentBased(root=ALWAYS_OFF)
 
 
 def configure(*, service_name: str, otlp_endpoint: str | None) -> TracerProvider | None:
-    """The process's tracer provider, exporting to `otlp_endpoint` (OTLP over HTTP, the collector's base
-    URL as in OTEL_EXPORTER_OTLP_ENDPOINT); None, and nothing recorded, without an endpoint."""
+    """Installs the process's tracer provider, exporting to `otlp_endpoint` (OTLP over HTTP, the
+    collector's base URL as in OTEL_EXPORTER_OTLP_ENDPOINT); None, and nothing recorded, without one."""
     if not otlp_endpoint:
         return None
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}), sampler=SAMPLER)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
         endpoint=otlp_endpoint.rstrip("/") + "/v1/traces")))
     trace.set_tracer_provider(provider)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from opentelemetry.propagate import extract
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -44,3 +45,15 @@ def test_a_server_span_keeps_the_path_and_drops_the_query() -> None:
     assert attributes["http.target"] == "/v1/customers"
     assert str(attributes["http.url"]).endswith("/v1/customers")
     assert "ada" not in str(attributes)
+
+
+def test_the_app_follows_its_callers_sampling_and_starts_no_sampled_trace_itself() -> None:
+    tracer = TracerProvider(sampler=tracing.SAMPLER).get_tracer("test")
+    with tracer.start_as_current_span("sweep") as root:
+        assert not root.get_span_context().trace_flags.sampled
+        assert tracing.current_traceparent() is not None  # the context still travels, unsampled
+    for flags, sampled in (("01", True), ("00", False)):
+        caller = extract({"traceparent": f"00-{'ab' * 16}-{'cd' * 8}-{flags}"})
+        with tracer.start_as_current_span("request", context=caller) as span:
+            assert span.get_span_context().trace_flags.sampled is sampled
+            assert format(span.get_span_context().trace_id, "032x") == "ab" * 16
