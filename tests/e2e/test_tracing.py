@@ -35,8 +35,20 @@ def one(spans: list[ReceivedSpan], name: str) -> ReceivedSpan:
     return matching[0]
 
 
-def parent(span: ReceivedSpan, spans: list[ReceivedSpan]) -> ReceivedSpan:
-    return next(candidate for candidate in spans if candidate.span_id == span.parent_span_id)
+def parent(span: ReceivedSpan, collector: TraceCollector) -> ReceivedSpan:
+    """The span's parent, once its exporter has sent it (a parent ends, and is exported, after its child)."""
+    found: ReceivedSpan = wait_for(lambda: next((candidate for candidate in collector.spans(span.trace_id)
+                                                 if candidate.span_id == span.parent_span_id), None),
+                                   timeout=30, what=f"the parent of {span.name}")
+    return found
+
+
+def child(span: ReceivedSpan, collector: TraceCollector) -> ReceivedSpan:
+    """A child of the span, once its exporter (another process's, maybe) has sent it."""
+    found: ReceivedSpan = wait_for(lambda: next((candidate for candidate in collector.spans(span.trace_id)
+                                                 if candidate.parent_span_id == span.span_id), None),
+                                   timeout=30, what=f"a child of {span.name}")
+    return found
 
 
 def test_a_request_is_one_trace_through_daprd_the_app_its_actor_and_its_event(
@@ -50,30 +62,31 @@ def test_a_request_is_one_trace_through_daprd_the_app_its_actor_and_its_event(
     assert response.status_code == 200, response.text
 
     spans = spans_until(trace_collector, trace_id, "PUT /v1/customers/{customer_id}", "CustomerActor/update",
+                        "CallActor/CustomerActor/update",
                         "PUT /actors/{actor_type_name}/{actor_id}/method/{method_name}",
                         f"/v1.0/actors/CustomerActor/{customer['id']}/state",
                         "publish customers.profile.updated", "/v1.0/publish/pubsub/customers.profile.updated")
     # The caller's request enters through daprd's invocation, which the app's server span continues ...
     api = one(spans, "PUT /v1/customers/{customer_id}")
     assert (api.service, api.scope) == (SERVICE_ID, "opentelemetry.instrumentation.fastapi")
-    assert parent(api, spans).scope == DAPRD_SCOPE
-    assert parent(api, spans).name.startswith(f"CallLocal/{SERVICE_ID}/")
-    assert parent(api, spans).parent_span_id == traceparent.split("-")[2]
+    assert parent(api, trace_collector).scope == DAPRD_SCOPE
+    assert parent(api, trace_collector).name.startswith(f"CallLocal/{SERVICE_ID}/")
+    assert parent(api, trace_collector).parent_span_id == traceparent.split("-")[2]
     # ... the API's actor call goes through daprd's actor API to the actor's turn ...
     actor_call = one(spans, "CustomerActor/update")
-    assert parent(actor_call, spans) == api
+    assert parent(actor_call, trace_collector) == api
     daprd_actor_call = one(spans, "CallActor/CustomerActor/update")
-    assert (daprd_actor_call.scope, parent(daprd_actor_call, spans)) == (DAPRD_SCOPE, actor_call)
+    assert (daprd_actor_call.scope, parent(daprd_actor_call, trace_collector)) == (DAPRD_SCOPE, actor_call)
     turn = one(spans, "PUT /actors/{actor_type_name}/{actor_id}/method/{method_name}")
-    assert parent(turn, spans) == daprd_actor_call
+    assert parent(turn, trace_collector) == daprd_actor_call
     # ... whose save of the actor's Dapr state is in the trace too ...
     state_save = one(spans, f"/v1.0/actors/CustomerActor/{customer['id']}/state")
-    assert (state_save.scope, parent(state_save, spans)) == (DAPRD_SCOPE, turn)
+    assert (state_save.scope, parent(state_save, trace_collector)) == (DAPRD_SCOPE, turn)
     # ... and the event its change wrote to the outbox is published in the trace of that turn.
     publish = one(spans, "publish customers.profile.updated")
-    assert parent(publish, spans) == turn
+    assert parent(publish, trace_collector) == turn
     daprd_publish = one(spans, "/v1.0/publish/pubsub/customers.profile.updated")
-    assert parent(daprd_publish, spans) == publish
+    assert parent(daprd_publish, trace_collector) == publish
     assert {span.service for span in spans} <= {SERVICE_ID, "event-recorder"}
     # A subscriber receives the event in that trace: daprd wrote its publish span's context into the CloudEvent.
     event = wait_for(lambda: next((e for e in service.cloud_events("customers.profile.updated")
@@ -94,10 +107,10 @@ def test_an_order_events_trace_goes_on_into_the_service(service: Service, trace_
 
     spans = spans_until(trace_collector, trace_id, "CustomerActor/apply_order",
                         "PUT /actors/{actor_type_name}/{actor_id}/method/{method_name}")
-    delivery = parent(one(spans, "CustomerActor/apply_order"), spans)
+    delivery = parent(one(spans, "CustomerActor/apply_order"), trace_collector)
     assert (delivery.scope, delivery.service) == ("opentelemetry.instrumentation.fastapi", SERVICE_ID)
     assert delivery.attributes["http.route"].startswith("/events/")
-    assert parent(delivery, spans).scope == DAPRD_SCOPE
+    assert parent(delivery, trace_collector).scope == DAPRD_SCOPE
 
 
 def test_the_apps_spans_carry_no_query_string(service: Service, trace_collector: TraceCollector) -> None:
@@ -125,11 +138,10 @@ def test_a_call_to_an_upstream_service_continues_the_trace(service: Service, tra
     spans = spans_until(trace_collector, trace_id, "GET /v1/customers/{customer_id}/orders/summary",
                         "invoke order-service")
     invoke = one(spans, "invoke order-service")
-    assert parent(invoke, spans) == one(spans, "GET /v1/customers/{customer_id}/orders/summary")
+    assert parent(invoke, trace_collector) == one(spans, "GET /v1/customers/{customer_id}/orders/summary")
     # Through customer-service's daprd to the Order Service's, whose span is its own service's.
-    ours = next(span for span in spans if span.parent_span_id == invoke.span_id)
+    ours = child(invoke, trace_collector)
     assert (ours.scope, ours.service) == (DAPRD_SCOPE, SERVICE_ID)
     assert ours.name.startswith("CallLocal/order-service/")
-    theirs = wait_for(lambda: next((span for span in trace_collector.spans(trace_id)
-                                    if span.parent_span_id == ours.span_id), None), what="the Order Service's span")
+    theirs = child(ours, trace_collector)
     assert (theirs.scope, theirs.service) == (DAPRD_SCOPE, "order-service")
