@@ -63,8 +63,9 @@ class Mesh:
         return {**self.stack.config.dapr_headers, **ADMIN}
 
 
-def start_mesh(replica_count: int, customers: int) -> Mesh:
-    stack = fresh_stack("bench")
+def start_mesh(replica_count: int, customers: int, *, stack: Stack | None = None) -> Mesh:
+    """The mesh on `stack` (a fresh one of its own by default), seeded with `customers` cached customers."""
+    stack = stack or fresh_stack("bench")
     first = bench_app()
     replicas = [first, *(replace(bench_app(), replica=n) for n in range(2, replica_count + 1))]
     gateway = stand_in(GATEWAY_ID, "tests.support.bystander:app")

@@ -11,9 +11,11 @@ from tests.support.service import service_app
 UNLIMITED = "100000000"
 
 
-def fresh_stack(name: str, *, mtls: bool = True, dapr_config: Path | None = None) -> Stack:
+def fresh_stack(name: str, *, mtls: bool = True, dapr_config: Path | None = None,
+                otlp_endpoint: str | None = None) -> Stack:
     config = StackConfig.for_tests(REPO_ROOT / ".data" / name)
     config.mtls = mtls
+    config.otlp_endpoint = otlp_endpoint
     if dapr_config is not None:
         config.dapr_config_override = dapr_config
     stack = Stack(config)
