@@ -6,7 +6,7 @@ Runs the same loads on two stacks of their own, each one customer-service replic
 caller, load as the mesh sends it (wrk -> caller's daprd -> the service's daprd -> the app):
 
   off        every daprd's Configuration with samplingRate "0" (daprd's tracing middleware off), and no
-             OTLP endpoint for the app: what the service cost before it carried traces
+             OTLP endpoint for the app (it records nothing and only carries a caller's context)
   shipped    the Configuration as shipped (one request in ten sampled), every daprd and the app
              exporting to a collector (tests/support/collector.py, in this process)
   shipped, every request sampled: the same stack, each request carrying a sampled traceparent, the

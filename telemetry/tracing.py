@@ -26,7 +26,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
+from opentelemetry.context import attach, detach
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.propagate import extract, inject
@@ -35,8 +37,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 from opentelemetry.trace import SpanKind
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 TRACEPARENT = "traceparent"
+TRACE_HEADERS = (b"traceparent", b"tracestate")
 # Probes would be most of the spans and say nothing.
 UNTRACED_PATHS = "/health/live,/health/ready"
 TRACER = trace.get_tracer("customer-service")
@@ -44,6 +48,11 @@ TRACER = trace.get_tracer("customer-service")
 QUERY_BEARING_ATTRIBUTES = ("http.url", "url.full", "url.query")
 # A span is recorded when its caller sampled the trace, never on the app's own initiative.
 SAMPLER = ParentBased(root=ALWAYS_OFF)
+# FastAPI's own OpenTelemetry support, off (FastAPI(telemetry=...)): the contrib instrumentation makes the
+# server spans, once, for sampled requests only. FastAPI's would add a second server span to every
+# request (it steps aside only when it finds the contrib middleware on top of the stack, where the
+# sampling gate sits), a span per dependency, and the query string (a search's email) as `url.query`.
+FASTAPI_NATIVE_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def configure(*, service_name: str, otlp_endpoint: str | None) -> TracerProvider | None:
@@ -59,9 +68,48 @@ def configure(*, service_name: str, otlp_endpoint: str | None) -> TracerProvider
 
 
 def instrument(app: FastAPI, provider: TracerProvider | None) -> None:
-    """A server span for every request daprd sends, continuing the trace of its `traceparent`."""
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=UNTRACED_PATHS,
-                                       server_request_hook=_without_query, exclude_spans=["receive", "send"])
+    """A server span (the FastAPI instrumentation's) for every request whose caller sampled its trace;
+    the caller's trace context for every request."""
+    plain_stack = app.build_middleware_stack
+    traced_stack = None
+    if provider is not None:
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=UNTRACED_PATHS,
+                                           server_request_hook=_without_query, exclude_spans=["receive", "send"])
+        traced_stack = app.build_middleware_stack
+
+    def build_middleware_stack() -> ASGIApp:
+        return TracedWhenSampled(plain=plain_stack(), traced=traced_stack() if traced_stack else None)
+
+    app.build_middleware_stack = build_middleware_stack  # type: ignore[method-assign]
+
+
+class TracedWhenSampled:
+    """Sends a request through the instrumented middleware stack only when its caller sampled the trace.
+
+    The FastAPI instrumentation names a request's span before the sampler decides: it matches the path
+    against every route once more and collects the request's attributes, 0.2-0.3 ms of CPU a request
+    on this app (README, "Traces"), whether the span is recorded or not. The nine requests in ten that
+    daprd does not sample take the plain stack, with the caller's context attached so it travels on.
+    """
+
+    def __init__(self, *, plain: ASGIApp, traced: ASGIApp | None) -> None:
+        self._plain = plain
+        self._traced = traced
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._plain(scope, receive, send)
+            return
+        caller = extract({name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+                          if name in TRACE_HEADERS})
+        if self._traced is not None and trace.get_current_span(caller).get_span_context().trace_flags.sampled:
+            await self._traced(scope, receive, send)
+            return
+        token = attach(caller)
+        try:
+            await self._plain(scope, receive, send)
+        finally:
+            detach(token)
 
 
 def _without_query(span: trace.Span, scope: dict[str, Any]) -> None:

@@ -26,25 +26,49 @@ def test_the_exporting_configuration_adds_only_the_collector() -> None:
     assert exporting == original
 
 
-def test_a_server_span_keeps_the_path_and_drops_the_query() -> None:
+def traced_app() -> tuple[FastAPI, InMemorySpanExporter]:
+    """A FastAPI app instrumented as the service is, recording into memory; its route answers with the
+    trace id it sees."""
     spans = InMemorySpanExporter()
-    provider = TracerProvider()
+    provider = TracerProvider(sampler=tracing.SAMPLER)
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    app = FastAPI()
+    app = FastAPI(telemetry=tracing.FASTAPI_NATIVE_TELEMETRY_OFF)
 
     @app.get("/v1/customers")
-    async def search(email: str) -> dict[str, str]:
-        return {"found": email}
+    async def search(email: str) -> dict[str, str | None]:
+        return {"found": email, "trace": tracing.current_trace_id()}
 
     tracing.instrument(app, provider)
+    return app, spans
+
+
+def caller(trace_id: str, *, sampled: bool) -> dict[str, str]:
+    return {"traceparent": f"00-{trace_id}-{'cd' * 8}-{'01' if sampled else '00'}"}
+
+
+def test_a_server_span_keeps_the_path_and_drops_the_query() -> None:
+    app, spans = traced_app()
     with TestClient(app) as client:
-        assert client.get("/v1/customers", params={"email": "ada@example.com"}).status_code == 200
+        answer = client.get("/v1/customers", params={"email": "ada@example.com"},
+                            headers=caller("ab" * 16, sampled=True))
+    assert answer.json()["trace"] == "ab" * 16
 
     [server] = spans.get_finished_spans()
+    assert server.name == "GET /v1/customers"
     attributes = dict(server.attributes or {})
     assert attributes["http.target"] == "/v1/customers"
     assert str(attributes["http.url"]).endswith("/v1/customers")
     assert "ada" not in str(attributes)
+
+
+def test_a_request_its_caller_did_not_sample_records_nothing_but_keeps_the_callers_trace() -> None:
+    app, spans = traced_app()
+    with TestClient(app) as client:
+        unsampled = client.get("/v1/customers", params={"email": "x"}, headers=caller("ef" * 16, sampled=False))
+        untraced = client.get("/v1/customers", params={"email": "x"})
+    assert unsampled.json()["trace"] == "ef" * 16
+    assert untraced.json()["trace"] is None
+    assert spans.get_finished_spans() == ()
 
 
 def test_the_app_follows_its_callers_sampling_and_starts_no_sampled_trace_itself() -> None:
