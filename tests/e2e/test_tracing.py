@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 
 from tests.e2e.test_dapr_foundation import order_event
 from tests.support.collector import ReceivedSpan, TraceCollector
@@ -35,20 +36,23 @@ def one(spans: list[ReceivedSpan], name: str) -> ReceivedSpan:
     return matching[0]
 
 
-def parent(span: ReceivedSpan, collector: TraceCollector) -> ReceivedSpan:
-    """The span's parent, once its exporter has sent it (a parent ends, and is exported, after its child)."""
-    found: ReceivedSpan = wait_for(lambda: next((candidate for candidate in collector.spans(span.trace_id)
-                                                 if candidate.span_id == span.parent_span_id), None),
-                                   timeout=30, what=f"the parent of {span.name}")
+def exported(collector: TraceCollector, trace_id: str, wanted: Callable[[ReceivedSpan], bool],
+             what: str) -> ReceivedSpan:
+    """The first span of the trace that is `wanted`, once its exporter (maybe another process's) sent it."""
+    found: ReceivedSpan = wait_for(lambda: next((span for span in collector.spans(trace_id) if wanted(span)), None),
+                                   timeout=30, what=what)
     return found
+
+
+def parent(span: ReceivedSpan, collector: TraceCollector) -> ReceivedSpan:
+    """The span's parent (a parent ends, and is exported, after its child)."""
+    return exported(collector, span.trace_id, lambda other: other.span_id == span.parent_span_id,
+                    f"the parent of {span.name}")
 
 
 def child(span: ReceivedSpan, collector: TraceCollector) -> ReceivedSpan:
-    """A child of the span, once its exporter (another process's, maybe) has sent it."""
-    found: ReceivedSpan = wait_for(lambda: next((candidate for candidate in collector.spans(span.trace_id)
-                                                 if candidate.parent_span_id == span.span_id), None),
-                                   timeout=30, what=f"a child of {span.name}")
-    return found
+    return exported(collector, span.trace_id, lambda other: other.parent_span_id == span.span_id,
+                    f"a child of {span.name}")
 
 
 def test_a_request_is_one_trace_through_daprd_the_app_its_actor_and_its_event(
