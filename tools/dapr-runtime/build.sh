@@ -8,6 +8,7 @@
 #
 # patches/*.patch are applied, in name order, to that copy of the pinned module: each fixes one Dapr
 # bug this service depends on, says why in its header, and has an upstream report beside it.
+# contrib-patches/*.patch do the same for a copy of the pinned components-contrib module.
 #
 # Upstream's cmd/daprd/components package registers every component from build-tagged files,
 # and its one untagged file panics unless a tag is set. Go refuses overlays of files inside the
@@ -32,7 +33,8 @@ has_pinned_version() {
 
 command -v go >/dev/null || { log "Go is needed to build the Dapr runtime"; exit 1; }
 
-recipe_hash="$(cat go.mod go.sum build.sh $(find cmd components -name '*.go' | sort) $(find patches -name '*.patch' | sort) \
+recipe_hash="$(cat go.mod go.sum build.sh $(find cmd components -name '*.go' | sort) \
+    $(find patches contrib-patches -name '*.patch' | sort) \
     | sha256sum | cut -c1-16)"
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/customer-service/dapr-runtime"
 out="$cache_root/$version_number-$recipe_hash"
@@ -58,9 +60,19 @@ chmod -R u+w "$work/dapr"
 for fix in $(find patches -name '*.patch' | sort); do
     patch --quiet --forward -p1 -d "$work/dapr" < "$fix" || { log "patch $fix does not apply"; exit 1; }
 done
+contrib_version="$(awk '$1 == "github.com/dapr/components-contrib" { print $2 }' go.mod)"
+contrib_dir="$(go mod download -json "github.com/dapr/components-contrib@$contrib_version" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+[ -d "$contrib_dir" ] || { log "could not download github.com/dapr/components-contrib@$contrib_version"; exit 1; }
+cp -r "$contrib_dir" "$work/components-contrib"
+chmod -R u+w "$work/components-contrib"
+for fix in $(find contrib-patches -name '*.patch' | sort); do
+    patch --quiet --forward -p1 -d "$work/components-contrib" < "$fix" || { log "patch $fix does not apply"; exit 1; }
+done
 cp go.mod "$work/go.mod"
 cp go.sum "$work/go.sum"
 printf '\nreplace github.com/dapr/dapr => %s\n' "$work/dapr" >> "$work/go.mod"
+printf 'replace github.com/dapr/components-contrib => %s\n' "$work/components-contrib" >> "$work/go.mod"
 echo 'package components' > "$work/no_tag_guard.go"
 printf '{"Replace":{"%s":"%s"}}\n' \
     "$work/dapr/cmd/daprd/components/zz_notag.go" "$work/no_tag_guard.go" > "$work/overlay.json"
