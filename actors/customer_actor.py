@@ -207,14 +207,17 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         order = CompletedOrder(request.order_id, request.amount, request.currency, request.completed_at)
         change = self._turn.existing().order_completed(event_id=request.event_id, order=order,
                                                        now=self._turn.now(), tier_floor=self._deps.default_tier)
-        applied = await self._turn.apply(change, request.origin.domain(), reply=m.EventApplied(duplicate=False))
-        return m.EventApplied(duplicate=not applied)
+        return await self._applied_event(change, request)
 
     @use_case(methods.APPLY_POINTS)
     async def apply_points(self, request: m.ApplyPoints) -> m.EventApplied:
         change = self._turn.existing().points_earned(event_id=request.event_id, points=request.points,
                                                      reason=request.reason, now=self._turn.now(),
                                                      tier_floor=self._deps.default_tier)
+        return await self._applied_event(change, request)
+
+    async def _applied_event(self, change: Change, request: m.ApplyOrder | m.ApplyPoints) -> m.EventApplied:
+        """Applies an inbound event's change; a duplicate (applied before) changes nothing."""
         applied = await self._turn.apply(change, request.origin.domain(), reply=m.EventApplied(duplicate=False))
         return m.EventApplied(duplicate=not applied)
 

@@ -112,6 +112,10 @@ class TurnDependencies:
     clock: Clock
 
 
+def _success(value: BaseModel) -> Outcome:
+    return {"ok": True, "value": value.model_dump(mode="json")}
+
+
 def _failure(code: ErrorCode, message: str) -> Outcome:
     return {"ok": False, "error": {"code": code.name, "message": message}}
 
@@ -158,7 +162,7 @@ class Turn:
                 await self._forget()
                 await self._load(query=False)
                 result = await step()
-            outcome: Outcome = {"ok": True, "value": result.model_dump(mode="json")}
+            outcome = _success(result)
             if request_id is not None and self.aggregate is not None \
                     and self.aggregate.customer.status is not Status.DELETED:
                 await self._remember(request_id, outcome)
@@ -198,7 +202,7 @@ class Turn:
         await self._deps.views.forget(self._id, profile=change.customer_changed, segment=change.segment_changed,
                                       addresses=change.addresses_changed)
         answer = None if self._request_id is None else (
-            self._request_id, {"ok": True, "value": reply.model_dump(mode="json")})
+            self._request_id, _success(reply))
         if not await self._deps.records.commit(change, origin, reply=answer):
             return False
         after = change.after

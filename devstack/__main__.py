@@ -17,15 +17,19 @@ from devstack.processes import StackError, free_port, http_ok
 from devstack.runfile import read_run_file
 from devstack.stack import SERVICE_APP_ID, DaprApp, SidecarPorts, Stack, StackConfig
 
+# Listed first by `status`, before the apps' processes.
+SHARED_PROCESSES = ("sentry", "placement", "scheduler", "redis")
 
-def run_file_apps(replicas: int) -> list[DaprApp]:
+
+def run_file_apps(replicas: int) -> tuple[DaprApp, list[DaprApp]]:
+    """customer-service as dapr.yaml runs it, and every app to start: the run file's, plus replicas."""
     apps = [DaprApp.of(run) for run in read_run_file().values()]
     service = next(app for app in apps if app.app_id == SERVICE_APP_ID)
     for n in range(2, replicas + 1):
         ports = SidecarPorts.free()
         apps.append(replace(service, ports=ports, replica=n,
                             app_env={"SERVICE_PORT": str(ports.app), "METRICS_PORT": str(free_port())}))
-    return apps
+    return service, apps
 
 
 def main() -> int:
@@ -36,8 +40,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     stack = Stack(StackConfig.for_local_run())
-    apps = run_file_apps(args.replicas)
-    service = apps[0]
+    service, apps = run_file_apps(args.replicas)
     try:
         if args.command == "up" and args.storage:
             stack.start_storage()
@@ -66,8 +69,7 @@ customer-service is running ({len([a for a in apps if a.app_id == SERVICE_APP_ID
         else:
             run_dir = stack.config.run_dir
             names = sorted(p.stem for p in run_dir.glob("*.pid")) if run_dir.exists() else []
-            for name in ("sentry", "placement", "scheduler", "redis", *(n for n in names if n not in (
-                    "sentry", "placement", "scheduler", "redis"))):
+            for name in (*SHARED_PROCESSES, *(n for n in names if n not in SHARED_PROCESSES)):
                 pid = stack.process(name).pid()
                 print(f"{name:28} {f'running (pid {pid})' if pid else 'stopped'}")
             print(f"{'daprd healthy':28} {http_ok(f'http://127.0.0.1:{service.ports.http}/v1.0/healthz')}")
