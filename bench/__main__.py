@@ -1,50 +1,69 @@
-"""The service's throughput and latency under wrk, each figure beside the same run's ceiling.
+"""The CPU budget of every request path, latency at fixed arrival rates, and both beside the baseline.
 
-    .venv/bin/python -m bench [--replicas 1 2] [--seconds 10] [--connections 16] [--customers 200]
-                              [--events 3000] [--hold]
+    .venv/bin/python -m bench [--runs 3] [--seconds 10] [--connections 16] [--customers 200]
+                              [--events 3000] [--rates 150 300 600 900] [--open-seconds 30]
+                              [--sla-rate 600] [--sla-seconds 60] [--write-baseline] [--hold]
 
-For each replica count, starts a fresh stack of its own (.data/bench: PostgreSQL, Redis, sentry,
-placement, scheduler, N customer-service replicas each with its daprd, an api-gateway caller app and
-the order-service producer, every one with its own daprd), creates the customers, reads each once (the
-view cache holds it from there), and drives with wrk (1 thread, C connections, S seconds each):
+Starts a fresh stack of its own (.data/bench: PostgreSQL, Redis, sentry, placement, scheduler, one
+customer-service replica with its daprd, an api-gateway caller app and the order-service producer, every
+one with its own daprd) in the production configuration: INFO logs with the access log, every daprd
+sampling traces as shipped and exporting them with the app to a collector (tests/support/collector.py,
+in this process), metrics served, mTLS, the app and API tokens, the rate limiter on every request (its
+limits raised to 100,000,000 a minute). It creates the customers and reads each once (the view cache
+holds them from there). Then:
 
-  ceiling     GET /health/live: the app's trivial route, through the same daprds
-  GET         GET /v1/customers/{id}, round robin over the customers
-  PUT         PUT /v1/customers/{id} (acknowledged = committed in PostgreSQL)
-  mixed       70% GET customer, 10% GET segment, 10% GET addresses, 10% PUT
-  events      E orders.order.completed published through the order service's daprd, measured from the
-              first publish until PostgreSQL holds every order and the books add up
+1. The budget (wrk -t1 -cC -dS, closed loop, --runs times each; the median run is reported). CPU per
+   request is the whole box's busy time over the run (/proc/stat, every process, wrk included) divided
+   by the requests served, the issue's measure; the stack's processes are itemised beside it.
+     bare app        GET /health/live, straight to the app
+     GET             GET /v1/customers/{id} through the service's own daprd, view cached
+     PUT             PUT /v1/customers/{id} through own daprd (acknowledged = committed in PostgreSQL)
+     mixed           70% GET customer, 10% GET segment, 10% GET addresses, 10% PUT, through own daprd
+     events          E orders.order.completed published through the order service's daprd, from the
+                     first publish until PostgreSQL holds every order and the books add up
+2. The open model (vegeta, bench/openmodel.py): the mixed load offered at each of --rates for
+   --open-seconds through own daprd, then the SLA run (--sla-rate for --sla-seconds) through own daprd
+   starting from a cold view cache (its hit ratio from the service's own counters), and through the
+   caller's daprd (the mesh path). The highest rate holding P99 < 100 ms with no errors is reported.
+3. Every figure beside bench/baseline.json, with the ratio; --write-baseline records this run as it.
 
-REST load goes the way the mesh sends it: wrk -> the caller's daprd (app id api-gateway) -> Dapr's
-name resolution -> a customer-service replica's daprd -> the app. With one replica the run also
-measures the service's own daprd as the entry (a sidecar invoking its own app id always calls its
-local app). The rate limiter runs on every request with its limits raised to 100,000,000 a minute (all
-requests carry one admin subject). The service's own cache counters give the mixed run's hit ratio.
-`--hold` keeps the first stack up after seeding (for py-spy) until Enter.
+`--hold` keeps the stack up after seeding (for py-spy and daprd's pprof) until Enter.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import json
+import subprocess
 import time
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
+from redis import Redis
 
-from bench.cpu import cpu_seconds, per_request
+from bench.cpu import box_busy_seconds, cpu_seconds, per_request
+from bench.openmodel import OpenRun, attack, mixed_targets, vegeta
 from bench.stacks import bench_app, fresh_stack
 from bench.wrk import Load, script, wrk
-from devstack.stack import DaprApp, Stack
+from devstack.stack import REPO_ROOT, DaprApp, Stack
+from tests.support.collector import TraceCollector
 from tests.support.service import ORDER_SERVICE_ID, SERVICE_ID, stand_in
 from tests.support.tokens import bearer
 
 GATEWAY_ID = "api-gateway"
 ADMIN = bearer("svc:bench", "customers:admin")
-ORDER_AMOUNT = 25
+BASELINE = Path(__file__).with_name("baseline.json")
+# The issue's budget: whole-box CPU ms per request, production configuration, median of three runs.
+BUDGET_MS = {"bare app GET /health/live": 0.35, "GET /v1/customers/{id}": 1.4, "PUT /v1/customers/{id}": 6.0,
+             "mixed": 2.0, "orders.order.completed": 4.0}
+EVENTS_RATE_TARGET = 500.0
 
 
 @dataclass
@@ -61,6 +80,10 @@ class Mesh:
     @property
     def headers(self) -> dict[str, str]:
         return {**self.stack.config.dapr_headers, **ADMIN}
+
+    @property
+    def ids(self) -> list[str]:
+        return self.ids_file.read_text().split()
 
 
 def start_mesh(replica_count: int, customers: int, *, stack: Stack | None = None) -> Mesh:
@@ -102,6 +125,22 @@ def cache_lookups(mesh: Mesh) -> tuple[float, float]:
     return hits, misses
 
 
+@dataclass(frozen=True)
+class Measured:
+    """One closed-loop run: its load, the whole box's CPU per request, and the stack's processes'."""
+
+    load: Load
+    cpu_ms: float
+    itemised: str
+
+
+def measured(mesh: Mesh, run: Callable[[], Load]) -> Measured:
+    busy, processes = box_busy_seconds(), cpu_seconds(mesh.stack.config.run_dir)
+    load = run()
+    cpu_ms = (box_busy_seconds() - busy) * 1000 / max(load.requests, 1)
+    return Measured(load, cpu_ms, per_request(processes, cpu_seconds(mesh.stack.config.run_dir), load.requests))
+
+
 async def _books(database_url: str, run: str) -> tuple[int, int]:
     """(orders recorded for this run, customers whose metrics do not equal their orders' sum)."""
     conn = await asyncpg.connect(database_url)
@@ -122,14 +161,12 @@ def events(mesh: Mesh, *, count: int, seconds: int, connections: int) -> Load:
     """Publishes `count` events (or for `seconds`, if that ends first), then waits until every accepted
     event is committed; the rate is recorded orders over the whole time from first publish to last
     commit. wrk counts the requests that finished: a few more, in flight at its end, may also be
-    published and recorded."""
+    published and recorded, and count as requests served."""
     run = uuid.uuid4().hex[:8]
     publish_url = f"http://127.0.0.1:{mesh.producer.ports.http}/v1.0/publish/pubsub/orders.order.completed"
-    cpu = cpu_seconds(mesh.stack.config.run_dir)
     started = time.monotonic()
-    published = wrk("publish only (the producer's daprd accepts)", publish_url, headers=mesh.stack.config.dapr_headers,
-                    connections=connections, seconds=seconds, script=script("orders.lua"),
-                    script_args=[str(mesh.ids_file), run, str(count)])
+    published = wrk("publish", publish_url, headers=mesh.stack.config.dapr_headers, connections=connections,
+                    seconds=seconds, script=script("orders.lua"), script_args=[str(mesh.ids_file), run, str(count)])
     accepted = published.requests - published.errors
     deadline = time.monotonic() + 300
     while (recorded := asyncio.run(_books(mesh.stack.database_url, run))[0]) < accepted:
@@ -138,83 +175,158 @@ def events(mesh: Mesh, *, count: int, seconds: int, connections: int) -> Load:
         time.sleep(0.2)
     elapsed = time.monotonic() - started
     recorded, wrong = asyncio.run(_books(mesh.stack.database_url, run))
-    print(f"   events: {accepted} accepted by daprd ({published.rps:.0f}/s), {recorded} orders recorded, {wrong} "
-          f"customers whose metrics differ from the sum of their orders, {elapsed:.1f} s from first publish to "
-          "last commit")
-    print("   " + per_request(cpu, cpu_seconds(mesh.stack.config.run_dir), recorded))
     if recorded < accepted or wrong:
-        raise RuntimeError("the books do not add up")
-    return Load("events: publish -> committed metrics", recorded / elapsed, published.p50, published.p95,
-                published.p99, recorded, published.errors)
+        raise RuntimeError(f"the books do not add up: {recorded} of {accepted} recorded, {wrong} customers wrong")
+    return Load("orders.order.completed", recorded / elapsed, published.p50, published.p95, published.p99,
+                recorded, published.errors)
 
 
-def measure(mesh: Mesh, *, seconds: int, connections: int, event_count: int) -> list[tuple[Load, Load]]:
-    """Each load beside its ceiling: (ceiling, load) pairs."""
-    entries = [("caller's daprd", mesh.gateway)]
-    if len(mesh.replicas) == 1:
-        entries.append(("own daprd", mesh.replicas[0]))
-    rows: list[tuple[Load, Load]] = []
+def budget_runs(mesh: Mesh, *, runs: int, seconds: int, connections: int, event_count: int) -> dict[str, Measured]:
+    """Each budget path `runs` times; the run with the median CPU per request."""
+    app, own = mesh.replicas[0], mesh.invoke(mesh.replicas[0])
     ids = str(mesh.ids_file)
-    for label, via in entries:
-        base = mesh.invoke(via)
-        cpu = cpu_seconds(mesh.stack.config.run_dir)
-        ceiling = wrk(f"ceiling: GET /health/live via {label}", f"{base}/health/live", headers=mesh.headers,
-                      connections=connections, seconds=seconds)
-        print(ceiling.line())
-        print("   " + per_request(cpu, cpu_seconds(mesh.stack.config.run_dir), ceiling.requests))
-        modes = ["get", "put", "mixed"] if via is mesh.gateway else ["get"]
-        for mode in modes:
-            before = cache_lookups(mesh)
-            cpu = cpu_seconds(mesh.stack.config.run_dir)
-            load = wrk(f"{mode}: via {label}", base, headers=mesh.headers, connections=connections, seconds=seconds,
-                       script=script("customers.lua"), script_args=[ids, mode])
-            print(load.line(ceiling))
-            print("   " + per_request(cpu, cpu_seconds(mesh.stack.config.run_dir), load.requests))
-            if mode == "mixed":
-                hits, misses = (after - earlier for after, earlier in zip(cache_lookups(mesh), before, strict=True))
-                print(f"   cache hit ratio during the mixed run: {hits / max(hits + misses, 1):.1%} "
-                      f"({hits:.0f} hits, {misses:.0f} misses)")
-            rows.append((ceiling, load))
-    rows.append((rows[0][0], events(mesh, count=event_count, seconds=seconds, connections=connections)))
-    return rows
+
+    def rest(mode: str) -> Callable[[], Load]:
+        return lambda: wrk(mode, own, headers=mesh.headers, connections=connections, seconds=seconds,
+                           script=script("customers.lua"), script_args=[ids, mode])
+
+    paths: dict[str, Callable[[], Load]] = {
+        "bare app GET /health/live": lambda: wrk("bare", f"http://127.0.0.1:{app.ports.app}/health/live",
+                                                 headers={}, connections=connections, seconds=seconds),
+        "GET /v1/customers/{id}": rest("get"),
+        "PUT /v1/customers/{id}": rest("put"),
+        "mixed": rest("mixed"),
+        "orders.order.completed": lambda: events(mesh, count=event_count, seconds=seconds, connections=connections),
+    }
+    chosen = {}
+    for name, run in paths.items():
+        results = sorted((measured(mesh, run) for _ in range(runs)), key=lambda m: m.cpu_ms)
+        chosen[name] = results[len(results) // 2]
+        print(f"  {name:28} CPU per request {', '.join(f'{m.cpu_ms:.2f}' for m in results)} ms; "
+              f"median run: {chosen[name].load.rps:.0f}/s p99 {chosen[name].load.p99:.1f} ms\n"
+              f"  {'':28} {chosen[name].itemised}", flush=True)
+    return chosen
+
+
+def flush_views(mesh: Mesh) -> None:
+    redis = Redis.from_url(mesh.stack.redis_url)
+    try:
+        for pattern in ("customers:profile:*", "customers:segment:*", "customers:addresses:*"):
+            keys = list(redis.scan_iter(match=pattern))
+            if keys:
+                redis.delete(*keys)
+    finally:
+        redis.close()
+
+
+def open_runs(mesh: Mesh, *, rates: list[int], seconds: int, sla_rate: int, sla_seconds: int
+              ) -> tuple[list[OpenRun], float]:
+    """The rate sweep and the SLA runs; and the SLA run's cache hit ratio from a cold cache."""
+    binary = vegeta()
+    folder = mesh.stack.config.data_dir
+    own = mixed_targets(folder / "own.targets", mesh.invoke(mesh.replicas[0]), mesh.ids, mesh.headers)
+    caller = mixed_targets(folder / "caller.targets", mesh.invoke(mesh.gateway), mesh.ids, mesh.headers)
+    found = []
+    for rate in rates:
+        found.append(attack("mixed, own daprd", own, rate=rate, seconds=seconds, binary=binary))
+        print("  " + found[-1].line(), flush=True)
+    flush_views(mesh)
+    before = cache_lookups(mesh)
+    found.append(attack("SLA: mixed, own daprd, cold cache", own, rate=sla_rate, seconds=sla_seconds, binary=binary))
+    hits, misses = (after - earlier for after, earlier in zip(cache_lookups(mesh), before, strict=True))
+    print("  " + found[-1].line(), flush=True)
+    found.append(attack("SLA: mixed, caller's daprd", caller, rate=sla_rate, seconds=sla_seconds, binary=binary))
+    print("  " + found[-1].line(), flush=True)
+    return found, hits / max(hits + misses, 1)
+
+
+def figures(budget: dict[str, Measured], opened: list[OpenRun], hit_ratio: float) -> dict[str, float]:
+    """Every figure of the run by name, as the baseline keeps them (lower is better unless named /s)."""
+    flat: dict[str, float] = {}
+    for name, m in budget.items():
+        flat[f"{name}: CPU ms per request"] = round(m.cpu_ms, 3)
+        flat[f"{name}: requests/s"] = round(m.load.rps, 1)
+    for run in opened:
+        key = f"{run.name} at {run.rate}/s"
+        flat[f"{key}: p50 ms"], flat[f"{key}: p99 ms"] = round(run.p50, 2), round(run.p99, 2)
+        flat[f"{key}: errors"] = run.errors
+    flat["SLA cold-cache hit ratio"] = round(hit_ratio, 4)
+    return flat
+
+
+def report(budget: dict[str, Measured], opened: list[OpenRun], hit_ratio: float) -> dict[str, float]:
+    print("\n== budget: whole-box CPU per request (median run), production configuration")
+    print(f"{'path':30} {'budget':>8} {'measured':>9} {'rate':>9}  holds")
+    for name, limit in BUDGET_MS.items():
+        m = budget[name]
+        holds = m.cpu_ms <= limit and (name != "orders.order.completed" or m.load.rps >= EVENTS_RATE_TARGET)
+        print(f"{name:30} {limit:7.2f}  {m.cpu_ms:8.2f}  {m.load.rps:7.0f}/s  {'yes' if holds else 'NO'}")
+    print("\n== open model: mixed load at fixed arrival rates (vegeta)")
+    for run in opened:
+        print(run.line())
+    sweep = [r for r in opened if not r.name.startswith("SLA")]
+    holding = [r.rate for r in sweep if r.holds_sla]
+    print(f"highest swept rate holding p99 < 100 ms without errors: {max(holding) if holding else 'none'}/s")
+    print(f"cache hit ratio of the SLA run from a cold cache: {hit_ratio:.1%}")
+    flat = figures(budget, opened, hit_ratio)
+    print("\n== beside the baseline (bench/baseline.json)")
+    baseline: dict[str, Any] = json.loads(BASELINE.read_text()) if BASELINE.exists() else {"figures": {}}
+    print(f"baseline: {baseline.get('recorded', 'none')} at {baseline.get('commit', '-')}")
+    for name, value in flat.items():
+        before = baseline["figures"].get(name)
+        ratio = f"{value / before:6.2f}x" if before else "     -"
+        print(f"{name:62} {value:10.2f}  baseline {before if before is not None else '-':>10}  {ratio}")
+    return flat
+
+
+def write_baseline(flat: dict[str, float], args: argparse.Namespace) -> None:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,  # noqa: S607
+                            cwd=REPO_ROOT, check=False).stdout.strip()
+    BASELINE.write_text(json.dumps({
+        "recorded": datetime.date.today().isoformat(), "commit": commit,
+        "machine": "2 cores, 23 GiB; every process of the stack and the load generators on the same 2 cores",
+        "settings": {k: v for k, v in vars(args).items() if k not in ("write_baseline", "hold")},
+        "figures": flat}, indent=2) + "\n")
+    print(f"baseline written: {BASELINE}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench")
-    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--rates", type=int, nargs="+", default=[150, 300, 600, 900])
+    parser.add_argument("--open-seconds", type=int, default=30)
+    parser.add_argument("--sla-rate", type=int, default=600)
+    parser.add_argument("--sla-seconds", type=int, default=60)
+    parser.add_argument("--write-baseline", action="store_true")
     parser.add_argument("--hold", action="store_true")
     args = parser.parse_args()
-    results: dict[int, list[tuple[Load, Load]]] = {}
-    for count in args.replicas:
-        print(f"\n== {count} replica(s): wrk -t1 -c{args.connections} -d{args.seconds}s, {args.customers} customers")
-        mesh = start_mesh(count, args.customers)
-        try:
-            if args.hold:
-                print("holding: app pids", [mesh.stack.process(app.name).pid() for app in mesh.replicas],
-                      "\n  caller:", mesh.invoke(mesh.gateway), "\n  ids:", mesh.ids_file,
-                      "\n  headers:", mesh.headers)
-                input("Enter stops the stack ")
-                return
-            results[count] = measure(mesh, seconds=args.seconds, connections=args.connections,
-                                     event_count=args.events)
-        finally:
-            mesh.stack.down()
-    print(f"\n{'load':52} " + "  ".join(f"{f'{n} replica(s)':>38}" for n in results))
-    names = list(dict.fromkeys(load.name for rows in results.values() for _, load in rows))
-    for name in names:
-        cells = []
-        for rows in results.values():
-            found = [(ceiling, load) for ceiling, load in rows if load.name == name]
-            if found:
-                ceiling, load = found[0]
-                cells.append(f"{load.rps:7.0f}/s {load.rps / ceiling.rps:4.0%} p50 {load.p50:5.1f} p99 {load.p99:6.1f}")
-            else:
-                cells.append(f"{'-':>38}")
-        print(f"{name:52} " + "  ".join(f"{c:>38}" for c in cells))
+    collector = TraceCollector().start()
+    mesh = start_mesh(1, args.customers, stack=fresh_stack("bench", otlp_endpoint=collector.endpoint))
+    try:
+        if args.hold:
+            print("holding: app pid", mesh.stack.process(mesh.replicas[0].name).pid(),
+                  "\n  own daprd:", mesh.invoke(mesh.replicas[0]), "\n  caller:", mesh.invoke(mesh.gateway),
+                  "\n  ids:", mesh.ids_file, "\n  headers:", mesh.headers)
+            input("Enter stops the stack ")
+            return
+        print(f"== budget paths: wrk -t1 -c{args.connections} -d{args.seconds}s, {args.runs} runs each, "
+              f"{args.customers} customers", flush=True)
+        budget = budget_runs(mesh, runs=args.runs, seconds=args.seconds, connections=args.connections,
+                             event_count=args.events)
+        print("== open model", flush=True)
+        opened, hit_ratio = open_runs(mesh, rates=args.rates, seconds=args.open_seconds, sla_rate=args.sla_rate,
+                                      sla_seconds=args.sla_seconds)
+    finally:
+        mesh.stack.down()
+        collector.stop()
+    flat = report(budget, opened, hit_ratio)
+    if args.write_baseline:
+        write_baseline(flat, args)
+    print(json.dumps({"budget": {k: asdict(v.load) | {"cpu_ms": v.cpu_ms} for k, v in budget.items()}}))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Where a load's CPU goes: CPU time of each process of the stack, per request, from /proc.
+"""Where a load's CPU goes, from /proc: the whole box's busy time (the budget's measure: every process
+on the machine, the load generator included), and each process of the stack, per request.
 
-On a 2-core box every process competes for the same cores, so the sum of these figures per request
-bounds the throughput: 2,000 ms of CPU a second / (ms of CPU a request) requests a second, at best.
+On a 2-core box every process competes for the same cores, so the CPU per request bounds the
+throughput: 2,000 ms of CPU a second / (ms of CPU a request) requests a second, at best.
 """
 
 from __future__ import annotations
@@ -10,6 +11,13 @@ import os
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def box_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (/proc/stat: all but idle and iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / TICKS  # user nice system idle iowait irq softirq steal
 
 
 def _cpu(pid: int) -> float:
