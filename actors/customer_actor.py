@@ -1,7 +1,7 @@
 """CustomerActor: one per customer, the single, turn-based writer of that customer's state.
 
 Each method is a use case: decide with the domain (`domain.aggregate`), then apply the change
-(`actors.turn`), which commits PostgreSQL before touching Dapr state, the cache or the reminder.
+(`actors.turn`), which commits PostgreSQL before moving its working copy, the cache or the reminder.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     def __init__(self, ctx: ActorRuntimeContext, actor_id: ActorId, deps: ActorDependencies) -> None:
         super().__init__(ctx, actor_id)
         self._deps = deps
-        self._turn = Turn(actor_id.id, self._state_manager, deps.turn, self._set_review_reminder)
+        self._turn = Turn(actor_id.id, deps.turn, self._set_review_reminder)
 
     @property
     def turn(self) -> Turn:
@@ -66,6 +66,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         if name != SEGMENT_REVIEW_REMINDER:
             log.warning("%s ignoring unknown reminder %s", self.id.id, name)
             return
+        self._turn.reminder_fired()
         outcome = await self.review_segment({})
         if not outcome["ok"] and outcome["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name:
             raise StoreUnavailable("segment review postponed")  # Dapr retries a failed reminder
@@ -84,8 +85,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     @use_case(methods.GET)
     async def get(self, request: m.Query) -> m.CustomerView:
         current = self._turn.existing()
-        if self._turn.verified:
-            await self._deps.turn.views.put_profile(self.id.id, current.view())
+        await self._deps.turn.views.put_profile(self.id.id, current.view())
         return m.CustomerView.of(current)
 
     @use_case(methods.UPDATE)
@@ -110,7 +110,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
 
     async def _applied(self, change: Change, request: m.Command, reply: R) -> R:
         """Commits the change with the command's answer (kept for a retry) and gives the answer back."""
-        await self._turn.apply(change, request.origin.domain(), reply=reply)
+        await self._turn.apply(change, request.origin.domain(), request_id=request.request_id, reply=reply)
         return reply
 
     async def _applied_view(self, change: Change | None, request: m.Command) -> m.CustomerView:
@@ -197,8 +197,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     @use_case(methods.GET_SEGMENT)
     async def get_segment(self, request: m.Query) -> m.SegmentView:
         view = self._turn.existing().segment.view(self.id.id, self._turn.now())
-        if self._turn.verified:
-            await self._deps.turn.views.put_segment(self.id.id, view)
+        await self._deps.turn.views.put_segment(self.id.id, view)
         return m.SegmentView(segment=view)
 
     @use_case(methods.APPLY_ORDER)
@@ -218,7 +217,8 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
 
     async def _applied_event(self, change: Change, request: m.ApplyOrder | m.ApplyPoints) -> m.EventApplied:
         """Applies an inbound event's change; a duplicate (applied before) changes nothing."""
-        applied = await self._turn.apply(change, request.origin.domain(), reply=m.EventApplied(duplicate=False))
+        applied = await self._turn.apply(change, request.origin.domain(), request_id=request.request_id,
+                                         reply=m.EventApplied(duplicate=False))
         return m.EventApplied(duplicate=not applied)
 
     @use_case(methods.REVIEW_SEGMENT)
@@ -226,10 +226,10 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         """Recomputes the segment at today's date (decay), publishing a change only if there is one."""
         change = self._turn.existing().reviewed(self._turn.now(), self._deps.default_tier)
         if change is None:
-            await self._turn.schedule_review(record=True)
+            await self._turn.schedule_review()
             return m.Reviewed(changed=False)
         await self._turn.apply(change, m.RequestOrigin(correlation_id=f"review_{self.id.id}").domain(),
-                               reply=m.Reviewed(changed=True))
+                               request_id=None, reply=m.Reviewed(changed=True))
         return m.Reviewed(changed=True)
 
     @use_case(methods.OVERRIDE_SEGMENT)
@@ -253,8 +253,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     @use_case(methods.LIST_ADDRESSES)
     async def list_addresses(self, request: m.Query) -> m.AddressBookView:
         addresses = self._turn.existing().addresses.to_list()
-        if self._turn.verified:
-            await self._deps.turn.views.put_addresses(self.id.id, addresses)
+        await self._deps.turn.views.put_addresses(self.id.id, addresses)
         return m.AddressBookView(addresses=addresses)
 
     @use_case(methods.ADD_ADDRESS)

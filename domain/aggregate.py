@@ -4,7 +4,7 @@ A customer's profile, segment and address book change together, one turn at a ti
 moves the aggregate's version (the API's ETag). Each rule below takes the aggregate as it is and
 returns a `Change`: the aggregate after it, the activity to record, the events to announce, and what
 else must be written with it (consents, a password hash, an inbound event's receipt). Nothing here
-performs I/O; the actor applies a change (PostgreSQL first, then its Dapr state and the view cache).
+performs I/O; the actor applies a change (PostgreSQL first, then its working copy and the view cache).
 """
 
 from __future__ import annotations

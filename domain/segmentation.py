@@ -331,6 +331,11 @@ class SegmentState:
                    updated_at=registration_date)
 
     @property
+    def review_at(self) -> datetime | None:
+        """The next boundary as of this state's last update: what the record keeps as next_review_at."""
+        return next_boundary(self.metrics, self.updated_at or self.metrics.registration_date)
+
+    @property
     def effective_tier(self) -> Tier:
         return self.override.tier if self.override and self.override.tier else self.tier
 

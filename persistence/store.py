@@ -2,13 +2,19 @@
 
 `Store.commit(change, origin)` writes everything a `domain.aggregate.Change` decided (the customer
 row at its new version, segment, address book, consents, password hash, the inbound event's receipt,
-the activity row, and outbox rows for its events) in one transaction, or nothing. Reads here are the
-ones an actor needs; read models for the API live in `persistence.read_models`, the outbox in
-`persistence.outbox`.
+the activity row, and outbox rows for its events) in one transaction, or nothing, and answers one
+`CommitOutcome`. Reads here are the ones an actor needs; read models for the API live in
+`persistence.read_models`, the outbox in `persistence.outbox`.
+
+Round trips are the write path's cost (bench/, issue 17), so a change takes as few as its statements
+need: no NOTIFY statement (a trigger on the outbox notifies, migration 0009), no savepoint around the
+activity row (its month's partition is ensured once per process, outside the change's transaction),
+and no reset query when a connection goes back to the pool (see `_keep_session`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
@@ -29,9 +35,9 @@ from domain.customer import ConsentChange, Customer, Status
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.events import Event, envelope
 from domain.ids import address_id_of, address_uuid, customer_id_of, customer_uuid
-from domain.segmentation import SegmentState, next_boundary
+from domain.segmentation import SegmentState
 
-OUTBOX_CHANNEL = "outbox"
+OUTBOX_CHANNEL = "outbox"  # what migration 0009's trigger notifies at each COMMIT that wrote outbox rows
 # Address field (camelCase, domain/addresses.py) -> customer_addresses column, in the INSERT's order.
 ADDRESS_COLUMNS = {name: re.sub(r"(?=[A-Z])", "_", name).lower() for name, _, _ in ADDRESS_FIELDS}
 
@@ -44,17 +50,42 @@ class CommitOutcomeUnknown(StoreUnavailable):
     """The connection was lost while PostgreSQL committed: the change may or may not have landed."""
 
 
-class AlreadyAnswered(Exception):
-    """The command was committed before (a retry): nothing was written; `reply` is its first answer."""
-
-    def __init__(self, reply: dict[str, Any]) -> None:
-        super().__init__("the command was committed before")
-        self.reply = reply
+@dataclass(frozen=True)
+class Committed:
+    """The change is in PostgreSQL."""
 
 
-class RecordMoved(Exception):
+@dataclass(frozen=True)
+class DuplicateEvent:
+    """The change applies an inbound event (or an order) applied before: nothing was written."""
+
+
+@dataclass(frozen=True)
+class AlreadyAnswered:
+    """The command's request id was committed before (a retry): nothing was written; `reply` is the first
+    attempt's answer."""
+
+    reply: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordMoved:
     """PostgreSQL's record is newer than the version the change was decided on: the deciding copy is
     stale (a commit whose answer was lost, or another activation); nothing was written."""
+
+    detail: str
+
+
+CommitOutcome = Committed | DuplicateEvent | AlreadyAnswered | RecordMoved
+COMMITTED = Committed()
+
+
+class _Refused(Exception):
+    """Rolls the change's transaction back with an outcome other than Committed."""
+
+    def __init__(self, outcome: CommitOutcome) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
 
 
 # What asyncpg raises when the database is down, restarting or overloaded, as opposed to a rejection.
@@ -84,6 +115,15 @@ class PublishedEvent:
 
 
 @dataclass(frozen=True)
+class StoredCustomer:
+    """The customer as PostgreSQL has it, and when its segment is next due for review (the sweep's index,
+    and the time the actor last set its review reminder for)."""
+
+    aggregate: CustomerAggregate
+    next_review_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Credentials:
     customer_id: str
     password_hash: str
@@ -97,17 +137,25 @@ def key_of(customer_id: str) -> uuid.UUID:
     return key
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """In place of asyncpg's reset on release (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL: one round
+    trip more per use of a connection): pooled connections never change their session. Advisory locks
+    here are transaction-scoped, LISTEN runs on a dedicated connection, and nothing SETs or declares
+    cursors outside a transaction."""
+
+
 class Store:
     def __init__(self, pool: asyncpg.Pool, database_url: str, *, source: str) -> None:
         self._pool = pool
         self._database_url = database_url
         self._source = source
+        self._partitioned_months: set[tuple[int, int]] = set()  # activity months known to have a partition
 
     @classmethod
     async def connect(cls, database_url: str, *, max_connections: int, source: str) -> Store:
         """`source` names this service in the events it writes to the outbox (SERVICE_NAME)."""
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=max_connections,
-                                         command_timeout=10)
+                                         command_timeout=10, reset=_keep_session)
         return cls(pool, database_url, source=source)
 
     async def close(self) -> None:
@@ -148,23 +196,23 @@ class Store:
         return created
 
     # -- the write path ---------------------------------------------------------------------------------
-    async def commit(self, change: Change, origin: Origin, *, reply: tuple[str, dict[str, Any]] | None = None) -> bool:
+    async def commit(self, change: Change, origin: Origin, *,
+                     reply: tuple[str, dict[str, Any]] | None = None) -> CommitOutcome:
         """Writes the change in one transaction, with `reply` (request id, answer) when the command has a
-        request id. False, with nothing written, when the change applies an inbound event (or an order)
-        applied before; AlreadyAnswered, with nothing written, when the request id was committed before."""
+        request id, or nothing: see CommitOutcome. StoreUnavailable when PostgreSQL failed (nothing
+        written), CommitOutcomeUnknown when the connection was lost at COMMIT."""
+        if change.activity is not None:
+            await self._ensure_partition(change.activity.occurred_at)
         committed = False
         try:
             async with self.connection() as conn:
                 transaction = conn.transaction()
                 await transaction.start()
                 try:
-                    if change.receipt is not None and not await _first_receipt(conn, change.customer_id,
-                                                                               change.receipt):
-                        await transaction.rollback()
-                        return False
-                    await _write(conn, change, origin, self._source)
-                    if reply is not None:
-                        await _record_reply(conn, change.customer_id, *reply)
+                    await _write(conn, change, origin, self._source, reply)
+                except _Refused as refused:
+                    await transaction.rollback()
+                    return refused.outcome
                 except BaseException:
                     await transaction.rollback()
                     raise
@@ -174,14 +222,26 @@ class Store:
                     raise CommitOutcomeUnknown(f"connection lost at COMMIT: {exc!r}") from exc
                 committed = True
         except StoreUnavailable:
-            if committed:  # only returning the connection to the pool failed: the change is in
-                return True
-            raise
-        return True
+            if not committed:
+                raise
+            # only returning the connection to the pool failed: the change is in
+        return COMMITTED
+
+    async def _ensure_partition(self, at: datetime) -> None:
+        """The activity partition of `at`'s month, created in its own transaction the first time this
+        process writes that month (maintenance creates them ahead; this covers a month it has not reached),
+        so a change's transaction never needs a savepoint to recover from a missing one."""
+        month = (at.year, at.month)
+        if month in self._partitioned_months:
+            return
+        async with self.connection() as conn:
+            with contextlib.suppress(asyncpg.DuplicateTableError):  # another connection created it just now
+                await conn.execute("SELECT ensure_activity_partitions($1, 0)", at)
+        self._partitioned_months.add(month)
 
     # -- reads for the actor ------------------------------------------------------------------------------
-    async def load_customer(self, customer_id: str) -> CustomerAggregate | None:
-        """The customer as PostgreSQL has it, to rebuild an actor whose Dapr state is gone or behind."""
+    async def load_customer(self, customer_id: str) -> StoredCustomer | None:
+        """The customer as PostgreSQL has it: an actor's working copy when it activates."""
         key = customer_uuid(customer_id)
         if key is None:
             return None
@@ -192,21 +252,14 @@ class Store:
             consents = await conn.fetch(
                 "SELECT channel, granted, source, recorded_at FROM customer_consents "
                 "WHERE customer_id = $1 ORDER BY id", key)
-            segment_row = await conn.fetchrow(f"SELECT {SEGMENT_COLUMNS} FROM customer_segments "
+            segment_row = await conn.fetchrow(f"SELECT {SEGMENT_COLUMNS}, next_review_at FROM customer_segments "
                                               "WHERE customer_id = $1", key)
             address_rows = await conn.fetch(f"SELECT {ADDRESS_SELECT} FROM customer_addresses "
                                             "WHERE customer_id = $1 ORDER BY created_at", key)
         customer = _customer_from_row(row, consents)
-        return CustomerAggregate(customer, _segment_from_row(segment_row, customer.registration_date),
-                                 AddressBook(tuple(_address_from_row(a) for a in address_rows)))
-
-    async def customer_version(self, customer_id: str) -> int | None:
-        key = customer_uuid(customer_id)
-        if key is None:
-            return None
-        async with self.connection() as conn:
-            version = await conn.fetchval("SELECT version FROM customers WHERE id = $1", key)
-        return None if version is None else int(version)
+        aggregate = CustomerAggregate(customer, _segment_from_row(segment_row, customer.registration_date),
+                                      AddressBook(tuple(_address_from_row(a) for a in address_rows)))
+        return StoredCustomer(aggregate, None if segment_row is None else segment_row["next_review_at"])
 
     async def credentials(self, email: str) -> Credentials | None:
         async with self.connection() as conn:
@@ -267,7 +320,11 @@ SEGMENT_COLUMNS = ("tier, segment, loyalty_points, total_spent, order_count, las
 ADDRESS_SELECT = "id, type, is_default, " + ", ".join(ADDRESS_COLUMNS.values()) + ", created_at, updated_at"
 
 
-async def _write(conn: asyncpg.Connection, change: Change, origin: Origin, source: str) -> None:
+async def _write(conn: asyncpg.Connection, change: Change, origin: Origin, source: str,
+                 reply: tuple[str, dict[str, Any]] | None) -> None:
+    """Every statement of the change, in its transaction; _Refused ends it with nothing written."""
+    if change.receipt is not None and not await _first_receipt(conn, change.customer_id, change.receipt):
+        raise _Refused(DuplicateEvent())
     customer_id, after = change.customer_id, change.after
     if change.before is None:
         assert change.password_hash is not None, "a registration carries the password hash"
@@ -288,6 +345,8 @@ async def _write(conn: asyncpg.Connection, change: Change, origin: Origin, sourc
     if change.activity is not None:
         await _add_activity(conn, customer_id, change.activity, origin)
     await _enqueue(conn, change.events, at=change.at, origin=origin, source=source)
+    if reply is not None:
+        await _record_reply(conn, customer_id, *reply)
 
 
 async def _record_reply(conn: asyncpg.Connection, customer_id: str, request_id: str, reply: dict[str, Any]) -> None:
@@ -297,7 +356,7 @@ async def _record_reply(conn: asyncpg.Connection, customer_id: str, request_id: 
     if status != "INSERT 0 1":
         first = await _reply_of(conn, customer_id, request_id)
         assert first is not None, "the conflicting row is there: it was committed before this transaction"
-        raise AlreadyAnswered(first)
+        raise _Refused(AlreadyAnswered(first))
 
 
 async def _reply_of(conn: asyncpg.Connection, customer_id: str, request_id: str) -> dict[str, Any] | None:
@@ -364,7 +423,7 @@ async def _update_customer(conn: asyncpg.Connection, customer: Customer, *, expe
         raise DomainError(ErrorCode.EMAIL_ALREADY_EXISTS,
                           "an account with this email address already exists") from exc
     if status != "UPDATE 1":
-        raise RecordMoved(f"{customer.id} is no longer at version {expected_version}")
+        raise _Refused(RecordMoved(f"{customer.id} is no longer at version {expected_version}"))
 
 
 async def _anonymise(conn: asyncpg.Connection, customer_id: str, erased: Customer) -> None:
@@ -415,7 +474,7 @@ async def _save_segment(conn: asyncpg.Connection, customer_id: str, segment: Seg
         json.dumps(segment.qualifications), segment.tier_achieved_at, segment.segment_achieved_at, now,
         segment.tier.value, segment.segment.value,
         json.dumps(segment.override.to_dict()) if segment.override else None,
-        json.dumps([iso(t) for t in m.recent_orders]), next_boundary(m, now),
+        json.dumps([iso(t) for t in m.recent_orders]), segment.review_at,
         json.dumps([[c, n, str(t)] for c, n, t in m.other_currencies]),
     )
 
@@ -443,22 +502,15 @@ async def _save_address_book(conn: asyncpg.Connection, customer_id: str, book: A
 
 
 async def _add_activity(conn: asyncpg.Connection, customer_id: str, activity: Activity, origin: Origin) -> None:
-    args = (key_of(customer_id), activity.activity_type, json.dumps(activity.data), origin.session_id,
-            origin.ip_address, origin.user_agent, activity.occurred_at)
-    insert = """
+    """The activity row; its month's partition exists (Store._ensure_partition)."""
+    await conn.execute(
+        """
         INSERT INTO customer_activities (customer_id, activity_type, activity_data, session_id, ip_address,
             user_agent, occurred_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7)
-    """
-    try:
-        async with conn.transaction():  # a savepoint: the outer transaction survives a missing partition
-            await conn.execute(insert, *args)
-    except asyncpg.CheckViolationError as exc:
-        if "no partition" not in str(exc):
-            raise
-        # The maintenance tick creates partitions ahead; this covers a month it has not reached.
-        await conn.execute("SELECT ensure_activity_partitions($1, 0)", activity.occurred_at)
-        await conn.execute(insert, *args)
+        """,
+        key_of(customer_id), activity.activity_type, json.dumps(activity.data), origin.session_id,
+        origin.ip_address, origin.user_agent, activity.occurred_at)
 
 
 async def _add_consents(conn: asyncpg.Connection, customer_id: str, consents: Sequence[ConsentChange]) -> None:
@@ -480,9 +532,9 @@ async def _enqueue(conn: asyncpg.Connection, events: Sequence[Event], *, at: dat
         payload = envelope(event, event_id=event_id, timestamp=at, correlation_id=origin.correlation_id,
                            source=source)
         rows.append((event_id, key_of(event.customer_id), event.topic, json.dumps(payload), origin.traceparent))
+    # The outbox's statement trigger notifies the relay at COMMIT (migration 0009).
     await conn.executemany("INSERT INTO outbox (event_id, customer_id, topic, payload, traceparent) "
                            "VALUES ($1, $2, $3, $4, $5)", rows)
-    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
 # -- rows back into the domain -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from domain.ids import customer_uuid, new_customer_id
 from domain.segmentation import Tier
 from persistence.outbox import RELAY_LOCK_ID, Outbox
 from persistence.read_models import ReadModels
-from persistence.store import AlreadyAnswered, RecordMoved, Store
+from persistence.store import COMMITTED, AlreadyAnswered, DuplicateEvent, RecordMoved, Store
 
 NOW = datetime.now(UTC)
 ORIGIN = Origin("corr_it", session_id="sess_it", ip_address="127.0.0.1", user_agent="pytest")
@@ -43,7 +43,7 @@ async def create(store: Store, email: str | None = None) -> CustomerAggregate:
         customer_id=new_customer_id(), email=email or f"it-{uuid.uuid4().hex[:10]}@example.com",
         password_hash="x", profile={"firstName": "Ida"}, preferences={}, consent_source="registration:it",
         default_tier=Tier.REGULAR, now=NOW)
-    assert await store.commit(change, ORIGIN)
+    assert await store.commit(change, ORIGIN) == COMMITTED
     return change.after
 
 
@@ -61,36 +61,36 @@ async def test_a_change_from_a_stale_version_writes_nothing_not_even_its_events(
     update = customer.update_profile(profile={"firstName": "Ada"}, preferences={}, source="customer",
                                      if_match=None, now=NOW)
     assert update is not None
-    assert await store.commit(update, ORIGIN)
+    assert await store.commit(update, ORIGIN) == COMMITTED
     outbox_before = await fetchval(store, "SELECT count(*) FROM outbox WHERE customer_id = $1", key)
 
     stale = customer.update_profile(profile={"firstName": "Eve"}, preferences={}, source="customer",
                                     if_match=None, now=NOW)  # made from version 1, the record is at 2
     assert stale is not None
-    with pytest.raises(RecordMoved):
-        await store.commit(stale, ORIGIN)
+    assert isinstance(await store.commit(stale, ORIGIN), RecordMoved)
     assert await fetchval(store, "SELECT count(*) FROM outbox WHERE customer_id = $1", key) == outbox_before
     assert await fetchval(store, "SELECT first_name FROM customers WHERE id = $1", key) == "Ada"
 
 
-async def test_rehydration_reads_back_what_was_written(store: Store) -> None:
+async def test_an_activation_reads_back_what_was_written(store: Store) -> None:
     customer = await create(store)
     loaded = await store.load_customer(customer.id)
-    assert loaded == customer
-    assert await store.customer_version(customer.id) == 1
+    assert loaded is not None
+    assert loaded.aggregate == customer
+    assert loaded.next_review_at == NOW + timedelta(days=30)  # new_customer's end, the reminder's time
 
 
 async def test_an_order_counts_once_whatever_the_event_id(store: Store) -> None:
     customer = await create(store)
     order = CompletedOrder(f"ord_{uuid.uuid4().hex[:8]}", Decimal("10.00"), "USD", NOW)
     first = customer.order_completed(event_id="evt_a" + uuid.uuid4().hex, order=order, now=NOW)
-    assert await store.commit(first, ORIGIN)
+    assert await store.commit(first, ORIGIN) == COMMITTED
     again = first.after.order_completed(event_id="evt_b" + uuid.uuid4().hex, order=order, now=NOW)
-    assert not await store.commit(again, ORIGIN)
+    assert await store.commit(again, ORIGIN) == DuplicateEvent()
     loaded = await store.load_customer(customer.id)
     assert loaded is not None
-    assert loaded.segment.metrics.order_count == 1
-    assert loaded.customer.version == first.after.customer.version
+    assert loaded.aggregate.segment.metrics.order_count == 1
+    assert loaded.aggregate.customer.version == first.after.customer.version
 
 
 async def test_the_activity_row_carries_the_request_origin(store: Store) -> None:
@@ -113,7 +113,7 @@ async def test_each_change_commits_its_events_to_the_outbox_in_order(store: Stor
     update = customer.update_profile(profile={"lastName": "Lovelace"}, preferences={}, source="customer",
                                      if_match=None, now=NOW)
     assert update is not None
-    assert await store.commit(update, ORIGIN)
+    assert await store.commit(update, ORIGIN) == COMMITTED
     async with store.connection() as conn:
         rows = await conn.fetch("SELECT topic, payload::jsonb -> 'metadata' ->> 'correlationId' AS corr, "
                                 "payload::jsonb ->> 'source' AS source FROM outbox WHERE customer_id = $1 ORDER BY id",
@@ -148,7 +148,7 @@ async def test_published_outbox_rows_are_pruned_after_the_retention(store: Store
     update = customer.update_profile(profile={"lastName": "Pruned"}, preferences={}, source="customer",
                                      if_match=None, now=NOW)
     assert update is not None
-    assert await store.commit(update, ORIGIN)
+    assert await store.commit(update, ORIGIN) == COMMITTED
     key = customer_uuid(customer.id)
     async with store.connection() as conn, conn.transaction():
         # The e2e tier's service may be running on this database: wait out its relay's batch (which would
@@ -166,7 +166,7 @@ async def test_published_outbox_rows_are_pruned_after_the_retention(store: Store
 
 async def test_erasure_redacts_what_the_outbox_still_holds(store: Store) -> None:
     customer = await create(store)
-    assert await store.commit(customer.erase(NOW), ORIGIN)
+    assert await store.commit(customer.erase(NOW), ORIGIN) == COMMITTED
     async with store.connection() as conn:
         rows = await conn.fetch("SELECT topic, payload::text AS payload FROM outbox WHERE customer_id = $1 ORDER BY id",
                                 customer_uuid(customer.id))
@@ -182,15 +182,63 @@ async def test_a_command_committed_before_is_answered_with_its_first_reply_and_e
                                     if_match=None, now=NOW)
     assert first is not None
     reply = {"ok": True, "value": {"customer": {"profile": {"firstName": "Ada"}}, "etag": '"2"'}}
-    assert await store.commit(first, ORIGIN, reply=("req-1", reply))
+    assert await store.commit(first, ORIGIN, reply=("req-1", reply)) == COMMITTED
     assert await store.recorded_reply(customer.id, "req-1") == reply
     again = first.after.update_profile(profile={"firstName": "Eve"}, preferences={}, source="customer",
                                        if_match=None, now=NOW)  # the same request decided again
     assert again is not None
-    with pytest.raises(AlreadyAnswered) as answered:
-        await store.commit(again, ORIGIN, reply=("req-1", {"ok": True, "value": {}}))
-    assert answered.value.reply == reply
+    assert await store.commit(again, ORIGIN, reply=("req-1", {"ok": True, "value": {}})) == AlreadyAnswered(reply)
     key = customer_uuid(customer.id)
     assert await fetchval(store, "SELECT first_name FROM customers WHERE id = $1", key) == "Ada"
-    assert await store.commit(first.after.erase(NOW), ORIGIN)
+    assert await store.commit(first.after.erase(NOW), ORIGIN) == COMMITTED
     assert await store.recorded_reply(customer.id, "req-1") is None
+
+
+async def test_a_commit_with_events_notifies_the_relay_at_commit_and_one_without_does_not(
+        store: Store, database_url: str) -> None:
+    """The outbox trigger (migration 0009) wakes the relay: one notification per committing transaction
+    that wrote outbox rows, none for a change without events."""
+    received: list[str] = []
+    listener = await asyncpg.connect(database_url)
+    await listener.add_listener("outbox", lambda *args: received.append(args[2]))
+    try:
+        customer = await create(store)  # customers.customer.created
+        unchanged = customer.order_completed(event_id="evt_n" + uuid.uuid4().hex, now=NOW, order=CompletedOrder(
+            f"ord_{uuid.uuid4().hex[:8]}", Decimal("1.00"), "USD", NOW))  # metrics only: no segment change event
+        assert not unchanged.events
+        for _ in range(20):
+            if received:
+                break
+            await listener.execute("SELECT 1")  # notifications are read with the connection's traffic
+        assert received == ["outbox"]
+        assert await store.commit(unchanged, ORIGIN) == COMMITTED
+        await listener.execute("SELECT 1")
+        assert received == ["outbox"]
+    finally:
+        await listener.close()
+
+
+async def test_a_change_in_a_month_without_a_partition_creates_it_outside_its_transaction(store: Store) -> None:
+    """The activity partition is ensured before the change's transaction (no savepoint in it), so even a
+    change that is rolled back leaves its month's new partition for the next one."""
+    later = NOW + timedelta(days=3650)  # a month no other test writes to
+    partition = f"customer_activities_{later:%Y_%m}"
+    async with store.connection() as conn:
+        await conn.execute(f"DROP TABLE IF EXISTS {partition}")
+    store._partitioned_months.discard((later.year, later.month))
+    customer = await create(store)
+    mover = customer.update_profile(profile={"firstName": "Moved"}, preferences={}, source="customer",
+                                    if_match=None, now=NOW)
+    assert mover is not None
+    assert await store.commit(mover, ORIGIN) == COMMITTED
+    stale = customer.update_profile(profile={"firstName": "Stale"}, preferences={}, source="customer",
+                                    if_match=None, now=later)  # decided on version 1: refused
+    assert stale is not None
+    assert isinstance(await store.commit(stale, ORIGIN), RecordMoved)
+    assert await fetchval(store, "SELECT to_regclass($1) IS NOT NULL", partition)
+    fresh = mover.after.update_profile(profile={"firstName": "Fresh"}, preferences={}, source="customer",
+                                       if_match=None, now=later)
+    assert fresh is not None
+    assert await store.commit(fresh, ORIGIN) == COMMITTED
+    assert await fetchval(store, f"SELECT count(*) FROM {partition} WHERE customer_id = $1",  # noqa: S608
+                          customer_uuid(customer.id)) == 1

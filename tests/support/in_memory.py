@@ -1,6 +1,6 @@
 """In-memory stand-ins for the actor's storage, for unit tests of its use cases.
 
-They replace PostgreSQL, the view cache and the actor's state manager, never daprd: the e2e tier runs
+They replace PostgreSQL, the view cache, sessions and the reminder, never daprd: the e2e tier runs
 the same actor through a real daprd, placement and scheduler.
 """
 
@@ -20,47 +20,16 @@ from actors.turn import Turn
 from domain.activity import Origin
 from domain.aggregate import Change, CustomerAggregate
 from domain.errors import DomainError, ErrorCode
-from domain.segmentation import next_boundary
-from persistence.store import AlreadyAnswered, CommitOutcomeUnknown, RecordMoved, StoreUnavailable
-
-
-class InMemoryActorState:
-    """Dapr's actor state manager semantics: changes are staged until save_state."""
-
-    def __init__(self) -> None:
-        self.saved: dict[str, Any] = {}
-        self._staged: dict[str, Any] = {}
-        self._removed: set[str] = set()
-        self.fail_next_save = False
-
-    async def try_get_state(self, state_name: str) -> tuple[bool, Any]:
-        if state_name in self._staged:
-            return True, self._staged[state_name]
-        if state_name in self._removed or state_name not in self.saved:
-            return False, None
-        return True, self.saved[state_name]
-
-    async def set_state(self, state_name: str, value: Any) -> None:
-        self._staged[state_name] = value
-        self._removed.discard(state_name)
-
-    async def try_remove_state(self, state_name: str) -> bool:
-        self._staged.pop(state_name, None)
-        self._removed.add(state_name)
-        return state_name in self.saved
-
-    async def save_state(self) -> None:
-        if self.fail_next_save:
-            self.fail_next_save = False
-            raise ConnectionError("state store unavailable")
-        self.saved.update(self._staged)
-        for name in self._removed:
-            self.saved.pop(name, None)
-        await self.clear_cache()
-
-    async def clear_cache(self) -> None:
-        self._staged.clear()
-        self._removed.clear()
+from persistence.store import (
+    COMMITTED,
+    AlreadyAnswered,
+    CommitOutcome,
+    CommitOutcomeUnknown,
+    DuplicateEvent,
+    RecordMoved,
+    StoredCustomer,
+    StoreUnavailable,
+)
 
 
 @dataclass
@@ -77,6 +46,7 @@ class InMemoryRecords:
     replies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     down: bool = False  # PostgreSQL unreachable: every call fails
     lose_next_commit_answer: bool = False  # the next commit lands, but its answer is lost with the connection
+    loads: int = 0  # reads of a whole customer (an actor's activation)
 
     def _reachable(self) -> None:
         if self.down:
@@ -85,14 +55,11 @@ class InMemoryRecords:
     async def set_next_review(self, customer_id: str, at: datetime | None) -> None:
         self.next_reviews[customer_id] = at
 
-    async def customer_version(self, customer_id: str) -> int | None:
+    async def load_customer(self, customer_id: str) -> StoredCustomer | None:
         self._reachable()
+        self.loads += 1
         found = self.customers.get(customer_id)
-        return None if found is None else found.customer.version
-
-    async def load_customer(self, customer_id: str) -> CustomerAggregate | None:
-        self._reachable()
-        return self.customers.get(customer_id)
+        return None if found is None else StoredCustomer(found, self.next_reviews.get(customer_id))
 
     async def password_hash(self, customer_id: str) -> str | None:
         return self.password_hashes.get(customer_id)
@@ -102,7 +69,7 @@ class InMemoryRecords:
         return self.replies.get((customer_id, request_id))
 
     async def commit(self, change: Change, origin: Origin, *,
-                     reply: tuple[str, dict[str, Any]] | None = None) -> bool:
+                     reply: tuple[str, dict[str, Any]] | None = None) -> CommitOutcome:
         self._reachable()
         if self.fail_next is not None:
             failure, self.fail_next = self.fail_next, None
@@ -110,7 +77,7 @@ class InMemoryRecords:
         if change.receipt is not None:
             order_id = change.receipt.order.order_id if change.receipt.order else None
             if change.receipt.event_id in self.receipts or order_id in self.orders:
-                return False
+                return DuplicateEvent()
             self.receipts.add(change.receipt.event_id)
             if order_id is not None:
                 self.orders.add(order_id)
@@ -120,21 +87,21 @@ class InMemoryRecords:
             raise DomainError(ErrorCode.EMAIL_ALREADY_EXISTS, "an account with this email address already exists")
         if change.before is not None and (stored is None
                                           or stored.customer.version != change.before.customer.version):
-            raise RecordMoved(f"{change.customer_id} is no longer at version {change.before.customer.version}")
+            return RecordMoved(f"{change.customer_id} is no longer at version {change.before.customer.version}")
         if reply is not None and (change.customer_id, reply[0]) in self.replies:
-            raise AlreadyAnswered(self.replies[(change.customer_id, reply[0])])
+            return AlreadyAnswered(self.replies[(change.customer_id, reply[0])])
         self.customers[change.customer_id] = change.after
         if reply is not None:
             self.replies[(change.customer_id, reply[0])] = reply[1]
         if change.segment_changed:  # as the store writes next_review_at with the segment
-            self.next_reviews[change.customer_id] = next_boundary(change.after.segment.metrics, change.at)
+            self.next_reviews[change.customer_id] = change.after.segment.review_at
         if change.password_hash is not None:
             self.password_hashes[change.customer_id] = change.password_hash
         self.commits.append((change, origin))
         if self.lose_next_commit_answer:
             self.lose_next_commit_answer = False
             raise CommitOutcomeUnknown("connection lost at COMMIT")
-        return True
+        return COMMITTED
 
 
 @dataclass
@@ -190,19 +157,20 @@ class InMemoryViews:
 
 
 class InMemoryCustomerActor(CustomerActor):
-    """The real use cases and turn, with the state manager and the reminder kept in memory."""
+    """The real use cases and turn, with the reminder kept in memory."""
 
-    def __init__(self, customer_id: str, deps: ActorDependencies, state: InMemoryActorState) -> None:
+    def __init__(self, customer_id: str, deps: ActorDependencies) -> None:
         serializer = PlainJSONSerializer()
         ctx = ActorRuntimeContext(ActorTypeInformation.create(CustomerActor), serializer, serializer,
                                   actor_client=None)  # type: ignore[arg-type]  # never used: no daprd here
         super().__init__(ctx, ActorId(customer_id), deps)
-        self.state = state
         self.reminder: timedelta | None = None
+        self.reminder_calls = 0  # calls to the scheduler, registering or removing
         self.scheduler_down = False
-        self._turn = Turn(customer_id, state, deps.turn, self._set_review_reminder)
+        self._turn = Turn(customer_id, deps.turn, self._set_review_reminder)
 
     async def _set_review_reminder(self, due: timedelta | None) -> None:
         if self.scheduler_down:
             raise ConnectionError("scheduler unavailable")
+        self.reminder_calls += 1
         self.reminder = due

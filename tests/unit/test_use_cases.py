@@ -1,8 +1,9 @@
 """The actor's use cases and its turn machinery, against in-memory storage (fast; no daprd).
 
 The e2e tier proves the same paths through a real daprd; here each rule of a turn is pinned down:
-answering a retried call from memory, the record before the working copy, rebuilding from the
-record, duplicates, and errors that never leak details.
+answering a retried call from memory or from the record, the record before the working copy, a new
+activation reading the record, the reminder kept without a scheduler call per change, duplicates,
+and errors that never leak details.
 """
 
 from __future__ import annotations
@@ -16,14 +17,8 @@ import pytest
 
 from actors.customer_actor import ActorDependencies
 from actors.hashing import PasswordHashing
-from actors.turn import (
-    CUSTOMER_STATE,
-    RECENT_REQUESTS_KEPT,
-    RECENT_REQUESTS_STATE,
-    SEGMENT_STATE,
-    TurnDependencies,
-    request_state,
-)
+from actors.interface import SEGMENT_REVIEW_REMINDER
+from actors.turn import RECENT_REQUESTS_KEPT, TurnDependencies
 from domain.clock import Clock
 from domain.errors import DomainError, ErrorCode
 from domain.ids import new_customer_id
@@ -31,7 +26,6 @@ from domain.segmentation import Tier
 from persistence.read_models import ReadModels
 from persistence.store import StoreUnavailable
 from tests.support.in_memory import (
-    InMemoryActorState,
     InMemoryCustomerActor,
     InMemoryEventCopies,
     InMemoryRecords,
@@ -64,9 +58,9 @@ class World:
             hashing=PasswordHashing(concurrency=1, wait_seconds=5), password_min_length=8,
             default_tier=Tier.REGULAR)
 
-    def actor(self, customer_id: str, state: InMemoryActorState | None = None) -> InMemoryCustomerActor:
+    def actor(self, customer_id: str) -> InMemoryCustomerActor:
         """A fresh activation of the customer's actor, as after a restart or a move to another replica."""
-        return InMemoryCustomerActor(customer_id, self.deps, state or InMemoryActorState())
+        return InMemoryCustomerActor(customer_id, self.deps)
 
 
 def create_request(**overrides: Any) -> dict[str, Any]:
@@ -80,12 +74,13 @@ def update_request(*, request_id: str, first_name: str) -> dict[str, Any]:
             "request_id": request_id}
 
 
-def order(event_id: str, order_id: str, amount: str = "250.00") -> dict[str, Any]:
+def order(event_id: str, order_id: str, amount: str = "250.00", completed_at: datetime | None = None
+          ) -> dict[str, Any]:
     return {"event_id": event_id, "order_id": order_id, "amount": amount, "currency": "USD",
-            "completed_at": datetime.now(UTC).isoformat(), "origin": ORIGIN}
+            "completed_at": (completed_at or datetime.now(UTC)).isoformat(), "origin": ORIGIN}
 
 
-async def test_create_commits_then_keeps_state_cache_and_reminder_in_step() -> None:
+async def test_create_commits_then_keeps_cache_and_reminder_in_step() -> None:
     world = World()
     customer_id = new_customer_id()
     actor = world.actor(customer_id)
@@ -95,7 +90,6 @@ async def test_create_commits_then_keeps_state_cache_and_reminder_in_step() -> N
     [(change, origin)] = world.records.commits
     assert [e.topic for e in change.events] == ["customers.customer.created"]
     assert origin.session_id == "sess_1"
-    assert actor.state.saved[CUSTOMER_STATE]["version"] == 1
     assert world.views.entries["profile", customer_id]["customer"]["id"] == customer_id
     assert actor.reminder is not None  # the new_customer boundary, 30 days out
 
@@ -109,45 +103,43 @@ async def test_a_retried_call_is_answered_from_memory_without_a_second_commit() 
     again = await actor.create(request)
     assert again == first
     assert len(world.records.commits) == 1
-    # The memory is Dapr state: a new activation answers the retry the same way.
-    assert await world.actor(customer_id, actor.state).create(request) == first
-    assert actor.state.saved[RECENT_REQUESTS_STATE] == ["req-1"]
-    assert actor.state.saved[request_state("req-1")] == first
+    # A new activation has no memory of it: the record's copy of the answer (written with the change)
+    # answers the retry the same way.
+    assert await world.actor(customer_id).create(request) == first
+    assert len(world.records.commits) == 1
 
 
-async def test_a_retried_create_after_its_dapr_copy_was_lost_answers_its_first_result() -> None:
-    """Issue 10: the create committed, saving its Dapr state failed, the customer was deactivated and the
-    actor moved; daprd's retry of the create must not meet EMAIL_ALREADY_EXISTS for its own account."""
+async def test_a_retried_create_after_a_move_answers_its_first_result() -> None:
+    """Issue 10: the create committed, the customer was deactivated and the actor moved; daprd's retry of
+    the create must not meet EMAIL_ALREADY_EXISTS for its own account."""
     world = World()
     customer_id = new_customer_id()
     actor = world.actor(customer_id)
     request = create_request(request_id="req-create")
-    actor.state.fail_next_save = True
     first = await actor.create(request)
     assert first["ok"] is True
     assert (await actor.deactivate({"origin": ORIGIN, "request_id": "req-deactivate"}))["ok"] is True
-    moved = world.actor(customer_id, actor.state)
+    moved = world.actor(customer_id)
     again = await moved.create(request)
     assert again == first
     assert len(world.records.commits) == 2  # the create and the deactivation, nothing more
 
 
-async def test_a_retried_address_add_after_its_dapr_copy_was_lost_adds_nothing() -> None:
+async def test_a_retried_address_add_after_a_move_adds_nothing() -> None:
     world = World()
     customer_id = new_customer_id()
     actor = world.actor(customer_id)
     await actor.create(create_request())
     add = {"address": {"type": "shipping", "street": "1 Main St", "city": "Springfield", "zipCode": "12345",
                        "country": "US"}, "origin": ORIGIN, "request_id": "req-add"}
-    actor.state.fail_next_save = True
     first = await actor.add_address(add)
     assert first["ok"] is True, first
-    moved = world.actor(customer_id, actor.state)
+    moved = world.actor(customer_id)
     assert await moved.add_address(add) == first
     assert len(world.records.customers[customer_id].addresses.to_list()) == 1
 
 
-async def test_only_the_last_results_are_kept_each_under_its_own_key() -> None:
+async def test_the_last_answers_are_kept_in_memory_and_older_ones_come_from_the_record() -> None:
     world = World()
     customer_id = new_customer_id()
     actor = world.actor(customer_id)
@@ -155,10 +147,13 @@ async def test_only_the_last_results_are_kept_each_under_its_own_key() -> None:
     for n in range(1, RECENT_REQUESTS_KEPT + 3):
         outcome = await actor.update(update_request(request_id=f"req-{n}", first_name=f"N{n}"))
         assert outcome["ok"], outcome
-    kept = [f"req-{n}" for n in range(3, RECENT_REQUESTS_KEPT + 3)]
-    assert actor.state.saved[RECENT_REQUESTS_STATE] == kept
-    assert {key for key in actor.state.saved if key.startswith("request:")} == {request_state(k) for k in kept}
-    # A request whose Dapr copy was let go is answered from PostgreSQL's record of it, not applied again.
+    # The last ones are answered from memory: no trip to the record, even while it is down.
+    last = RECENT_REQUESTS_KEPT + 2
+    world.records.down = True
+    again_last = await actor.update(update_request(request_id=f"req-{last}", first_name=f"N{last}"))
+    assert again_last == world.records.replies[(customer_id, f"req-{last}")]
+    world.records.down = False
+    # One let go from memory is answered from PostgreSQL's record of it, not applied again.
     commits = len(world.records.commits)
     again = await actor.update(update_request(request_id="req-1", first_name="N1"))
     assert again == world.records.replies[(customer_id, "req-1")]
@@ -184,7 +179,6 @@ async def test_an_unavailable_store_leaves_the_working_copy_untouched() -> None:
                                   "origin": ORIGIN})
     assert outcome["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name
     assert "connection refused" not in str(outcome)
-    assert actor.state.saved[CUSTOMER_STATE]["profile"]["firstName"] == "Ada"
     got = await actor.get({})
     assert got["value"]["customer"]["profile"]["firstName"] == "Ada"
 
@@ -201,12 +195,10 @@ async def test_reads_go_on_through_a_store_outage_and_writes_are_refused() -> No
     world.records.down = True
     assert (await actor.update(rename("Grace")))["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name
     assert (await actor.get({}))["value"]["customer"]["profile"]["firstName"] == "Ada"
-    # A new activation (a restarted app) answers reads from its Dapr state, unchecked (so never into the
-    # view cache: it may be behind the record), and refuses writes.
-    world.views.entries.clear()
-    reactivated = world.actor(customer_id, actor.state)
-    assert (await reactivated.get({}))["value"]["customer"]["profile"]["firstName"] == "Ada"
-    assert world.views.entries == {}
+    # A new activation (a restarted app) has no copy to answer from: reads are the view cache's (the API
+    # reads it first), and the actor answers 503 until the record is back.
+    reactivated = world.actor(customer_id)
+    assert (await reactivated.get({}))["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name
     assert (await reactivated.update(rename("Grace")))["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name
     world.records.down = False
     assert (await reactivated.update(rename("Grace")))["ok"] is True
@@ -227,30 +219,18 @@ async def test_a_connection_lost_at_commit_rereads_the_record() -> None:
     assert len(world.records.commits) == 2  # the create and the one landed rename
 
 
-async def test_a_lost_state_save_is_rebuilt_from_the_record() -> None:
-    world = World()
-    customer_id = new_customer_id()
-    actor = world.actor(customer_id)
-    await actor.create(create_request())
-    actor.state.fail_next_save = True
-    updated = await actor.update({"profile": {"firstName": "Grace"}, "preferences": {}, "source": "customer",
-                                  "origin": ORIGIN})
-    assert updated["ok"] is True  # committed: the caller is told so
-    assert actor.state.saved[CUSTOMER_STATE]["version"] == 1  # Dapr's copy is behind the record
-    got = await actor.get({})
-    assert got["value"]["customer"]["profile"]["firstName"] == "Grace"
-    assert actor.state.saved[CUSTOMER_STATE]["version"] == 2
-
-
-async def test_an_actor_without_dapr_state_rebuilds_from_the_record() -> None:
+async def test_an_activation_reads_the_record_once() -> None:
     world = World()
     customer_id = new_customer_id()
     await world.actor(customer_id).create(create_request())
-    fresh = world.actor(customer_id)  # Redis lost the actor's state
+    world.records.loads = 0
+    fresh = world.actor(customer_id)  # a restart, or a move to another replica
     got = await fresh.get({})
     assert got["value"]["customer"]["profile"]["firstName"] == "Ada"
-    assert fresh.state.saved[CUSTOMER_STATE]["version"] == 1
-    assert fresh.state.saved[SEGMENT_STATE]["segment"] == "new_customer"
+    assert (await fresh.get_segment({}))["value"]["segment"]["segment"] == "new_customer"
+    assert (await fresh.update(rename("Grace")))["ok"] is True
+    assert (await fresh.get({}))["value"]["customer"]["profile"]["firstName"] == "Grace"
+    assert world.records.loads == 1  # the working copy serves every later call
 
 
 async def test_an_order_counts_once_whatever_the_number_of_events_naming_it() -> None:
@@ -275,7 +255,7 @@ async def test_a_change_decided_on_a_stale_copy_is_decided_again_on_the_record()
     customer_id = new_customer_id()
     actor = world.actor(customer_id)
     await actor.create(create_request())
-    other = world.actor(customer_id)  # a second activation with no Dapr state: rebuilds from the record
+    other = world.actor(customer_id)  # a second activation reads the record
     assert (await other.update(rename("Grace")))["ok"] is True
     outcome = await actor.update(rename("Hopper"))
     assert outcome["ok"] is True
@@ -300,7 +280,6 @@ async def test_erasure_purges_state_cache_and_reminder() -> None:
     await actor.create(create_request())
     erased = await actor.erase({"origin": ORIGIN})
     assert erased["value"] == {"changed": True}
-    assert actor.state.saved == {}
     assert world.views.entries == {}
     assert actor.reminder is None
     assert world.sessions.revoked == [customer_id]
@@ -359,7 +338,7 @@ async def test_a_retried_erasure_finishes_the_purge_an_earlier_attempt_left() ->
     world.views.fail_next_purge = True
     first = await actor.erase({"origin": ORIGIN})
     assert first["error"]["code"] == ErrorCode.SERVICE_UNAVAILABLE.name  # the caller retries
-    assert actor.state.saved == {}  # the other steps ran all the same
+    assert actor.reminder is None  # the other steps ran all the same
     assert world.sessions.revoked == [customer_id]
     assert ("segment", customer_id) in world.views.entries  # the cache step is what failed
     again = await actor.erase({"origin": ORIGIN})
@@ -418,6 +397,53 @@ async def test_a_review_that_changes_nothing_still_moves_the_sweeps_next_review(
     next_review = world.records.next_reviews[customer_id]
     assert next_review is not None
     assert next_review > world.clock.now()  # not left in the past, where the sweep would find it forever
+
+
+async def fire_reminder(actor: InMemoryCustomerActor) -> None:
+    """As daprd delivers a due reminder: Dapr lets a one-shot reminder go once it has fired."""
+    actor.reminder = None
+    await actor.receive_reminder(SEGMENT_REVIEW_REMINDER, b"", timedelta(0), timedelta(0))
+
+
+async def test_an_order_keeps_the_pending_reminder_and_an_early_one_sets_the_next() -> None:
+    """Each order moves the at_risk boundary later. The reminder already pending fires early instead of
+    costing each order a scheduler call; the review it triggers finds nothing to change and sets the next."""
+    world = World()
+    customer_id = new_customer_id()
+    actor = world.actor(customer_id)
+    await actor.create(create_request())
+    registered = world.records.customers[customer_id].customer.registration_date
+    assert actor.reminder_calls == 1  # new_customer ends at 30 days
+    world.clock.offset[0] = timedelta(days=31)
+    await fire_reminder(actor)  # new_customer -> unsegmented; next boundary: at_risk, 90 days from registration
+    assert actor.reminder_calls == 2
+    await actor.apply_order(order("evt_1", "ord_1", completed_at=world.clock.now()))  # at_risk: 90 days on
+    assert actor.reminder_calls == 2  # no scheduler call: the pending reminder (day 90) comes first
+    order_day = world.records.customers[customer_id].segment.metrics.last_order_date
+    assert order_day is not None
+    assert world.records.next_reviews[customer_id] == order_day + timedelta(days=90)  # the sweep's index is exact
+    world.clock.offset[0] = timedelta(days=91)
+    await fire_reminder(actor)
+    assert world.records.commits[-1][0].receipt is not None  # the early review committed nothing
+    assert actor.reminder_calls == 3
+    assert actor.reminder is not None
+    due = registered + timedelta(days=91) + actor.reminder
+    assert abs(due - (order_day + timedelta(days=90))) < timedelta(seconds=5)
+
+
+async def test_an_activation_whose_review_date_passed_sets_the_reminder_again() -> None:
+    """The sweep's case: next_review_at has passed (its reminder fired or was lost); the review the sweep
+    asks for registers the next reminder and moves next_review_at past today."""
+    world = World()
+    customer_id = new_customer_id()
+    await world.actor(customer_id).create(create_request())
+    world.records.next_reviews[customer_id] = world.clock.now() - timedelta(days=1)
+    fresh = world.actor(customer_id)
+    assert (await fresh.review_segment({}))["value"] == {"changed": False}
+    assert fresh.reminder_calls == 1
+    review = world.records.next_reviews[customer_id]
+    assert review is not None
+    assert review > world.clock.now()
 
 
 async def test_a_scheduler_failure_after_the_commit_does_not_fail_the_write() -> None:
