@@ -367,6 +367,7 @@ class Stack:
                 "--log-level", os.environ.get("DAPR_LOG_LEVEL", app.run.log_level),
                 *(["--enable-mtls", "--sentry-address", f"127.0.0.1:{self.config.sentry_port}",
                    "--control-plane-trust-domain", TRUST_DOMAIN] if self.config.mtls else []),
+                *self._profiling(app),
             ],
             # Component metadata reads these through the local.env secret store.
             env={"CUSTOMER_SERVICE_REDIS_HOST": self.redis_host(),
@@ -375,6 +376,15 @@ class Stack:
             # The sqlite name resolver keeps its file relative to daprd's working folder.
             cwd=resolver_dir,
         )
+
+    def _profiling(self, app: DaprApp) -> list[str]:
+        """With DAPR_PROFILING set, daprd serves Go's pprof on a free port, written to
+        <run dir>/<app>-daprd.pprof-port (`go tool pprof http://127.0.0.1:PORT/debug/pprof/profile`)."""
+        if not os.environ.get("DAPR_PROFILING"):
+            return []
+        port = free_port()
+        (self.config.run_dir / f"{app.name}-daprd.pprof-port").write_text(f"{port}\n")
+        return ["--enable-profiling", "--profile-port", str(port)]
 
     def _dapr_configuration(self, app: DaprApp) -> Path:
         """The run file's Configuration (or the override), exporting spans to the stack's collector if any."""

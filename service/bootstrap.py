@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aiohttp
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
 from actors.client import CustomerActorClient
 from actors.customer_actor import ActorDependencies
@@ -50,9 +50,8 @@ async def bootstrap(settings: Settings) -> Container:
                              audience=settings.jwt_audience)
     store = await Store.connect(settings.database_url, max_connections=settings.database_max_connections,
                                 source=settings.service_name)
-    redis = Redis.from_pool(BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=settings.redis_max_connections, timeout=1, socket_timeout=2,
-        socket_connect_timeout=2))
+    redis = Redis.from_url(settings.redis_url, max_connections=settings.redis_max_connections, socket_timeout=2,
+                           socket_connect_timeout=2)
     # One pooled client to the local daprd for actor calls, publishing and service invocation.
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=2),
                                  connector=aiohttp.TCPConnector(limit=200),

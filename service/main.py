@@ -21,6 +21,7 @@ from actors.interface import ACTOR_TYPE
 from actors.serialization import PlainJSONSerializer
 from actors.sidecar import PooledActorSidecar
 from api.access import unguarded_routes
+from api.actor_calls import ActorMethodCalls
 from api.boundary import DaprBoundary, is_public
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="customer-service", version="1.0.0", lifespan=lifespan,
                   description="The e-commerce platform's single source of truth for customers.",
                   telemetry=tracing.FASTAPI_NATIVE_TELEMETRY_OFF)
+    # Added first, so it runs last, inside every other layer: daprd's actor method calls (api/actor_calls.py).
+    app.add_middleware(ActorMethodCalls)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
     # Added last, so it runs first: nothing else sees a Dapr-facing request without the app token.
