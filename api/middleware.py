@@ -32,11 +32,19 @@ def _too_large(correlation_id: str, limit: int) -> bytes:
 
 
 class RequestContextMiddleware:
-    """Pure ASGI, so it also guards bodies that arrive without a Content-Length."""
+    """Pure ASGI, so it also guards bodies that arrive without a Content-Length.
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    Bodies are capped at `max_body_bytes`, except on the routes under `delivery_prefix`, where daprd
+    delivers a batch of events at once (up to `max_delivery_bytes`). Only daprd reaches those: the Dapr
+    boundary, outside this layer, refuses them without the app token. Capped at one event's size, a
+    batch that grew during an outage was refused with 413 at every redelivery, and its orders waited
+    until the backlog drained (found by the PostgreSQL-outage fault test)."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, delivery_prefix: str, max_delivery_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.delivery_prefix = delivery_prefix
+        self.max_delivery_bytes = max_delivery_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,10 +59,11 @@ class RequestContextMiddleware:
                 message.setdefault("headers", []).append((CORRELATION_HEADER.encode(), correlation_id.encode()))
             await send(message)
 
+        limit = self.max_delivery_bytes if scope["path"].startswith(self.delivery_prefix) else self.max_body_bytes
         declared = next((int(v) for k, v in scope.get("headers", []) if k == b"content-length"
                          and v.isdigit()), None)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._reject(send_with_id, correlation_id)
+        if declared is not None and declared > limit:
+            await self._reject(send_with_id, correlation_id, limit)
             return
 
         received = 0
@@ -64,14 +73,14 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     # FastAPI passes HTTPExceptions raised while reading a body through unchanged.
-                    raise HTTPException(413, f"request body exceeds {self.max_body_bytes} bytes")
+                    raise HTTPException(413, f"request body exceeds {limit} bytes")
             return message
 
         await self.app(scope, counting_receive, send_with_id)
 
-    async def _reject(self, send: Send, correlation_id: str) -> None:
+    async def _reject(self, send: Send, correlation_id: str, limit: int) -> None:
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": _too_large(correlation_id, self.max_body_bytes)})
+        await send({"type": "http.response.body", "body": _too_large(correlation_id, limit)})

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench [--runs 3] [--seconds 10] [--connections 16] [--customers 200]
                               [--events 3000] [--rates 150 300 600 900] [--open-seconds 30]
-                              [--sla-rate 600] [--sla-seconds 60] [--write-baseline] [--hold]
+                              [--sla-rate 600] [--sla-seconds 60] [--budget-only] [--write-baseline] [--hold]
 
 Starts a fresh stack of its own (.data/bench: PostgreSQL, Redis, sentry, placement, scheduler, one
 customer-service replica with its daprd, an api-gateway caller app and the order-service producer, every
@@ -15,7 +15,8 @@ holds them from there). Then:
 1. The budget (wrk -t1 -cC -dS, closed loop, --runs times each; the median run is reported). CPU per
    request is the whole box's busy time over the run (/proc/stat, every process, wrk included) divided
    by the requests served, the issue's measure; the stack's processes are itemised beside it. A run's CPU
-   is counted until the outbox relay has published the events its writes committed.
+   is counted until the outbox relay has published the events its writes committed. Time the hypervisor
+   steals is not CPU the box used: it is left out and reported beside each path.
      bare app        GET /health/live, straight to the app
      GET             GET /v1/customers/{id} through the service's own daprd, view cached
      PUT             PUT /v1/customers/{id} through own daprd (acknowledged = committed in PostgreSQL)
@@ -28,7 +29,10 @@ holds them from there). Then:
    caller's daprd (the mesh path). The highest rate holding P99 < 100 ms with no errors is reported.
 3. Every figure beside bench/baseline.json, with the ratio; --write-baseline records this run as it.
 
-`--hold` keeps the stack up after seeding (for py-spy and daprd's pprof) until Enter.
+The machine's speed (bench.cpu.calibration_ms, before and after the loads) is printed and kept with the
+baseline: on this VM the same code's CPU per request doubled within an hour. `--budget-only` skips the
+open model, for alternating runs of two versions in the same window. `--hold` keeps the stack up after
+seeding (for py-spy and daprd's pprof) until Enter.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ import argparse
 import asyncio
 import datetime
 import json
+import os
+import statistics
 import subprocess
 import time
 import uuid
@@ -49,7 +55,7 @@ import asyncpg
 import httpx
 from redis import Redis
 
-from bench.cpu import box_busy_seconds, cpu_seconds, per_request
+from bench.cpu import box_busy_seconds, box_stolen_seconds, calibration_ms, cpu_seconds, per_request
 from bench.openmodel import OpenRun, attack, mixed_targets, vegeta
 from bench.stacks import bench_app, fresh_stack
 from bench.wrk import Load, script, wrk
@@ -65,6 +71,7 @@ BASELINE = Path(__file__).with_name("baseline.json")
 BUDGET_MS = {"bare app GET /health/live": 0.35, "GET /v1/customers/{id}": 1.4, "PUT /v1/customers/{id}": 6.0,
              "mixed": 2.0, "orders.order.completed": 4.0}
 EVENTS_RATE_TARGET = 500.0
+CORES = os.cpu_count() or 1
 
 
 @dataclass
@@ -128,11 +135,13 @@ def cache_lookups(mesh: Mesh) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Measured:
-    """One closed-loop run: its load, the whole box's CPU per request, and the stack's processes'."""
+    """One closed-loop run: its load, the whole box's CPU per request, the stack's processes', and the
+    share of the box's time the hypervisor stole meanwhile (not counted in the CPU)."""
 
     load: Load
     cpu_ms: float
     itemised: str
+    stolen: float
 
 
 async def _unpublished(database_url: str) -> int:
@@ -155,11 +164,14 @@ def settle(mesh: Mesh) -> None:
 
 def measured(mesh: Mesh, run: Callable[[], Load]) -> Measured:
     """One run, its CPU counted until the events its writes committed are published."""
-    busy, processes = box_busy_seconds(), cpu_seconds(mesh.stack.config.run_dir)
+    busy, stolen, processes = box_busy_seconds(), box_stolen_seconds(), cpu_seconds(mesh.stack.config.run_dir)
+    started = time.monotonic()
     load = run()
     settle(mesh)
     cpu_ms = (box_busy_seconds() - busy) * 1000 / max(load.requests, 1)
-    return Measured(load, cpu_ms, per_request(processes, cpu_seconds(mesh.stack.config.run_dir), load.requests))
+    stolen_share = (box_stolen_seconds() - stolen) / (CORES * (time.monotonic() - started))
+    return Measured(load, cpu_ms, per_request(processes, cpu_seconds(mesh.stack.config.run_dir), load.requests),
+                    stolen_share)
 
 
 async def _books(database_url: str, run: str) -> tuple[int, int]:
@@ -224,7 +236,8 @@ def budget_runs(mesh: Mesh, *, runs: int, seconds: int, connections: int, event_
         results = sorted((measured(mesh, run) for _ in range(runs)), key=lambda m: m.cpu_ms)
         chosen[name] = results[len(results) // 2]
         print(f"  {name:28} CPU per request {', '.join(f'{m.cpu_ms:.2f}' for m in results)} ms; "
-              f"median run: {chosen[name].load.rps:.0f}/s p99 {chosen[name].load.p99:.1f} ms\n"
+              f"median run: {chosen[name].load.rps:.0f}/s p99 {chosen[name].load.p99:.1f} ms, "
+              f"{chosen[name].stolen:.0%} of the box stolen by the hypervisor\n"
               f"  {'':28} {chosen[name].itemised}", flush=True)
     return chosen
 
@@ -271,11 +284,14 @@ def figures(budget: dict[str, Measured], opened: list[OpenRun], hit_ratio: float
         key = f"{run.name} at {run.rate}/s"
         flat[f"{key}: p50 ms"], flat[f"{key}: p99 ms"] = round(run.p50, 2), round(run.p99, 2)
         flat[f"{key}: errors"] = run.errors
-    flat["SLA cold-cache hit ratio"] = round(hit_ratio, 4)
+    if opened:
+        flat["SLA cold-cache hit ratio"] = round(hit_ratio, 4)
     return flat
 
 
-def report(budget: dict[str, Measured], opened: list[OpenRun], hit_ratio: float) -> dict[str, float]:
+def report(budget: dict[str, Measured], opened: list[OpenRun], hit_ratio: float, calibration: float
+           ) -> dict[str, float]:
+    print(f"\n== machine speed: {calibration:.1f} ms for bench.cpu.calibration_ms's fixed work (lower is faster)")
     print("\n== budget: whole-box CPU per request (median run), production configuration")
     print(f"{'path':30} {'budget':>8} {'measured':>9} {'rate':>9}  holds")
     for name, limit in BUDGET_MS.items():
@@ -290,12 +306,18 @@ def report(budget: dict[str, Measured], opened: list[OpenRun], hit_ratio: float)
     print(f"highest swept rate holding p99 < 100 ms without errors: {max(holding) if holding else 'none'}/s")
     print(f"cache hit ratio of the SLA run from a cold cache: {hit_ratio:.1%}")
     flat = figures(budget, opened, hit_ratio)
+    flat["machine speed: calibration ms"] = round(calibration, 2)
     print("\n== beside the baseline (bench/baseline.json)")
     baseline: dict[str, Any] = json.loads(BASELINE.read_text()) if BASELINE.exists() else {"figures": {}}
-    print(f"baseline: {baseline.get('recorded', 'none')} at {baseline.get('commit', '-')}")
+    base_speed = baseline["figures"].get("machine speed: calibration ms")
+    speed = calibration / base_speed if base_speed else 1.0
+    print(f"baseline: {baseline.get('recorded', 'none')} at {baseline.get('commit', '-')}; this machine ran the "
+          f"calibration {speed:.2f}x the baseline's time. CPU ratios: as measured, and at the baseline's speed")
     for name, value in flat.items():
         before = baseline["figures"].get(name)
         ratio = f"{value / before:6.2f}x" if before else "     -"
+        if before and "CPU ms" in name:
+            ratio += f" {value / before / speed:6.2f}x"
         print(f"{name:62} {value:10.2f}  baseline {before if before is not None else '-':>10}  {ratio}")
     return flat
 
@@ -322,6 +344,7 @@ def main() -> None:
     parser.add_argument("--open-seconds", type=int, default=30)
     parser.add_argument("--sla-rate", type=int, default=600)
     parser.add_argument("--sla-seconds", type=int, default=60)
+    parser.add_argument("--budget-only", action="store_true")
     parser.add_argument("--write-baseline", action="store_true")
     parser.add_argument("--hold", action="store_true")
     args = parser.parse_args()
@@ -334,18 +357,25 @@ def main() -> None:
                   "\n  ids:", mesh.ids_file, "\n  headers:", mesh.headers)
             input("Enter stops the stack ")
             return
+        speeds = [calibration_ms()]
         print(f"== budget paths: wrk -t1 -c{args.connections} -d{args.seconds}s, {args.runs} runs each, "
-              f"{args.customers} customers", flush=True)
+              f"{args.customers} customers; machine speed {speeds[0]:.1f} ms", flush=True)
         budget = budget_runs(mesh, runs=args.runs, seconds=args.seconds, connections=args.connections,
                              event_count=args.events)
-        print("== open model", flush=True)
-        opened, hit_ratio = open_runs(mesh, rates=args.rates, seconds=args.open_seconds, sla_rate=args.sla_rate,
-                                      sla_seconds=args.sla_seconds)
+        opened: list[OpenRun] = []
+        hit_ratio = 0.0
+        if not args.budget_only:
+            print("== open model", flush=True)
+            opened, hit_ratio = open_runs(mesh, rates=args.rates, seconds=args.open_seconds,
+                                          sla_rate=args.sla_rate, sla_seconds=args.sla_seconds)
+        speeds.append(calibration_ms())
     finally:
         mesh.stack.down()
         collector.stop()
-    flat = report(budget, opened, hit_ratio)
+    flat = report(budget, opened, hit_ratio, statistics.median(speeds))
     if args.write_baseline:
+        if args.budget_only:
+            raise SystemExit("a baseline holds the open model's figures too: run without --budget-only")
         write_baseline(flat, args)
     print(json.dumps({"budget": {k: asdict(v.load) | {"cpu_ms": v.cpu_ms} for k, v in budget.items()}}))
 

@@ -366,20 +366,26 @@ async def _reply_of(conn: asyncpg.Connection, customer_id: str, request_id: str)
 
 
 async def _first_receipt(conn: asyncpg.Connection, customer_id: str, receipt: Receipt) -> bool:
-    """True the first time an inbound event is seen, and for an order also the first time its order id is."""
-    status = await conn.execute(
-        "INSERT INTO processed_events (event_id, topic, customer_id) VALUES ($1, $2, $3) "
-        "ON CONFLICT (event_id) DO NOTHING", receipt.event_id, receipt.topic, key_of(customer_id))
-    if status != "INSERT 0 1":
-        return False
+    """True the first time an inbound event is seen, and for an order also the first time its order id is
+    (one statement: the order's row is written only if the event's was). False leaves rows to roll back."""
+    key = key_of(customer_id)
     if receipt.order is None:
-        return True
+        status = await conn.execute("INSERT INTO processed_events (event_id, topic, customer_id) VALUES ($1, $2, $3) "
+                                    "ON CONFLICT (event_id) DO NOTHING", receipt.event_id, receipt.topic, key)
+        return bool(status == "INSERT 0 1")
     order = receipt.order
-    status = await conn.execute(
-        "INSERT INTO customer_orders (order_id, customer_id, amount, currency, completed_at) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id) DO NOTHING",
-        order.order_id, key_of(customer_id), order.amount, order.currency, order.completed_at)
-    return bool(status == "INSERT 0 1")
+    first = await conn.fetchval(
+        """
+        WITH event AS (
+            INSERT INTO processed_events (event_id, topic, customer_id) VALUES ($1, $2, $3)
+            ON CONFLICT (event_id) DO NOTHING RETURNING 1
+        )
+        INSERT INTO customer_orders (order_id, customer_id, amount, currency, completed_at)
+        SELECT $4, $3, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM event)
+        ON CONFLICT (order_id) DO NOTHING RETURNING TRUE
+        """,
+        receipt.event_id, receipt.topic, key, order.order_id, order.amount, order.currency, order.completed_at)
+    return first is True
 
 
 def _profile_columns(customer: Customer) -> list[Any]:

@@ -32,7 +32,7 @@ from service.maintenance import Maintenance
 from service.relay import OutboxRelay
 from service.settings import Settings, get_settings
 from service.workers import supervise
-from subscriptions.handlers import DeadLetters, register_subscriptions
+from subscriptions.handlers import BULK_MAX_MESSAGES, DELIVERY_PREFIX, DeadLetters, register_subscriptions
 from telemetry import logs, tracing
 
 log = logging.getLogger("customer-service")
@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   telemetry=tracing.FASTAPI_NATIVE_TELEMETRY_OFF)
     # Added first, so it runs last, inside every other layer: daprd's actor method calls (api/actor_calls.py).
     app.add_middleware(ActorMethodCalls)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
+                       delivery_prefix=DELIVERY_PREFIX, max_delivery_bytes=settings.max_body_bytes * BULK_MAX_MESSAGES)
     app.add_middleware(RequestMetrics)
     # Added last, so it runs first: nothing else sees a Dapr-facing request without the app token.
     app.add_middleware(DaprBoundary, app_token=settings.app_api_token, app_id=settings.service_name,

@@ -1,5 +1,12 @@
 """Subscriptions to orders and loyalty events, each routed to the customer's actor.
 
+daprd delivers them in batches (Dapr's bulk subscribe): one request carries up to BULK_MAX_MESSAGES
+events of a topic, gathered for at most BULK_MAX_AWAIT_MS, and is answered with a status per event. A
+request per event cost each event a delivery through daprd and FastAPI on top of its actor call (issue
+17, bench/). Each event of a batch is validated and applied on its own, concurrently, so one event's
+failure never holds or fails another's. A plain delivery (one event, as daprd sends without bulk
+subscribe) is answered as before.
+
 Outcomes, as Dapr's pub/sub API defines them:
 - SUCCESS: applied, or already applied before (a redelivery, a second event for the same order), or
   refused (malformed, implausible, unknown customer) and published to the dead-letter topic with
@@ -10,12 +17,12 @@ Outcomes, as Dapr's pub/sub API defines them:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from dapr.ext.fastapi import DaprApp
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
@@ -37,6 +44,9 @@ log = logging.getLogger(__name__)
 
 SUCCESS = {"status": "SUCCESS"}
 RETRY = {"status": "RETRY"}
+BULK_MAX_MESSAGES = 100
+BULK_MAX_AWAIT_MS = 40
+DELIVERY_PREFIX = "/events/"  # every delivery route; their bodies may hold a batch (api.middleware)
 E = TypeVar("E", bound=InboundEvent[Any])
 
 
@@ -75,10 +85,10 @@ class DeadLetters:
         return SUCCESS
 
 
-async def _event_data(request: Request) -> Any:
-    body = await request.json()
+def _event_data(delivered: Any) -> Any:
     # Dapr wraps the producer's JSON in a CloudEvent; raw deliveries carry it as is.
-    return body.get("data", body) if isinstance(body, dict) and "specversion" in body else body
+    return delivered.get("data", delivered) if isinstance(delivered, dict) and "specversion" in delivered \
+        else delivered
 
 
 def _origin(event: InboundEvent[Any]) -> m.RequestOrigin:
@@ -98,13 +108,27 @@ async def _points(actors: CustomerActorClient, event: PointsEarned) -> m.EventAp
         event_id=event.eventId, points=data.points, reason=data.reason, origin=_origin(event)))
 
 
-async def _deliver(request: Request, topic: str, model: type[E],
-                   apply: Callable[[CustomerActorClient, E], Awaitable[m.EventApplied]],
-                   actors: CustomerActorClient, dead_letters: DeadLetters) -> dict[str, str]:
+Apply = Callable[[CustomerActorClient, E], Awaitable[m.EventApplied]]
+
+
+async def _deliveries(request: Request, topic: str, model: type[E], apply: Apply[E], actors: CustomerActorClient,
+                      dead_letters: DeadLetters) -> dict[str, Any]:
+    """A batch's statuses, one per entry id, or one event's status."""
     try:
-        raw = await _event_data(request)
+        body = await request.json()
     except ValueError:
         return await dead_letters.refuse(topic, None, "the body is not JSON")
+    if not (isinstance(body, dict) and isinstance(body.get("entries"), list)):
+        return await _deliver(_event_data(body), topic, model, apply, actors, dead_letters)
+    entries = [e for e in body["entries"] if isinstance(e, dict) and isinstance(e.get("entryId"), str)]
+    outcomes = await asyncio.gather(*(_deliver(_event_data(e.get("event")), topic, model, apply, actors, dead_letters)
+                                      for e in entries))
+    # An entry left unanswered (none is) would count as RETRY for daprd.
+    return {"statuses": [{"entryId": e["entryId"], **outcome} for e, outcome in zip(entries, outcomes, strict=True)]}
+
+
+async def _deliver(raw: Any, topic: str, model: type[E], apply: Apply[E], actors: CustomerActorClient,
+                   dead_letters: DeadLetters) -> dict[str, str]:
     try:
         event = model.model_validate(raw)
     except ValidationError as exc:
@@ -123,6 +147,10 @@ async def _deliver(request: Request, topic: str, model: type[E],
         log.warning("retrying %s event %s later: %s", topic, event.eventId, exc)
         EVENTS_IN.labels(topic, "retry").inc()
         return RETRY
+    except Exception:  # one event's failure is its own: never the batch's
+        log.exception("retrying %s event %s after an unexpected failure", topic, event.eventId)
+        EVENTS_IN.labels(topic, "retry").inc()
+        return RETRY
     if result.duplicate:
         log.info("%s event %s already applied; acknowledged", topic, event.eventId)
     EVENTS_IN.labels(topic, "duplicate" if result.duplicate else "applied").inc()
@@ -131,19 +159,30 @@ async def _deliver(request: Request, topic: str, model: type[E],
 
 def register_subscriptions(app: FastAPI, pubsub_name: str, actors: Callable[[], CustomerActorClient],
                            dead_letters: Callable[[], DeadLetters]) -> None:
-    """`actors` and `dead_letters` give the process's adapters, which exist once the app has started.
+    """The routes daprd delivers to, and /dapr/subscribe, where daprd reads the subscriptions (the SDK's
+    DaprApp cannot declare bulk subscribe). `actors` and `dead_letters` give the process's adapters,
+    which exist once the app has started.
 
     No Dapr dead-letter topic on these subscriptions: daprd gives a delivery up when the pub/sub's
     processingTimeout ends its retries (an outage longer than that, 15 s), and with a dead-letter topic
     it would move the event there and acknowledge it, unapplied (bench.faults found two orders lost that
     way in a 10 s PostgreSQL outage). Without one, Redis delivers it again. What this service refuses
     for good, it dead-letters itself, with the reason (`DeadLetters`)."""
-    dapr_app = DaprApp(app)
+    subscriptions: list[dict[str, Any]] = []
 
-    @dapr_app.subscribe(pubsub=pubsub_name, topic=ORDER_COMPLETED, route="/events/orders/completed")
-    async def order_completed(request: Request) -> dict[str, str]:
-        return await _deliver(request, ORDER_COMPLETED, OrderCompleted, _order, actors(), dead_letters())
+    def subscribe(topic: str, route: str, model: type[E], apply: Apply[E]) -> None:
+        async def deliver(request: Request) -> dict[str, Any]:
+            return await _deliveries(request, topic, model, apply, actors(), dead_letters())
 
-    @dapr_app.subscribe(pubsub=pubsub_name, topic=POINTS_EARNED, route="/events/loyalty/points-earned")
-    async def points_earned(request: Request) -> dict[str, str]:
-        return await _deliver(request, POINTS_EARNED, PointsEarned, _points, actors(), dead_letters())
+        app.add_api_route(route, deliver, methods=["POST"], include_in_schema=False)
+        subscriptions.append({"pubsubname": pubsub_name, "topic": topic, "route": route, "metadata": {},
+                              "bulkSubscribe": {"enabled": True, "maxMessagesCount": BULK_MAX_MESSAGES,
+                                                "maxAwaitDurationMs": BULK_MAX_AWAIT_MS}})
+
+    subscribe(ORDER_COMPLETED, f"{DELIVERY_PREFIX}orders/completed", OrderCompleted, _order)
+    subscribe(POINTS_EARNED, f"{DELIVERY_PREFIX}loyalty/points-earned", PointsEarned, _points)
+
+    async def dapr_subscriptions() -> list[dict[str, Any]]:
+        return subscriptions
+
+    app.add_api_route("/dapr/subscribe", dapr_subscriptions, methods=["GET"], include_in_schema=False)
