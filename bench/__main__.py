@@ -339,7 +339,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--customers", type=int, default=200)
-    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--events", type=int, default=10000)
     parser.add_argument("--rates", type=int, nargs="+", default=[150, 300, 600, 900])
     parser.add_argument("--open-seconds", type=int, default=30)
     parser.add_argument("--sla-rate", type=int, default=600)
