@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 SUCCESS = {"status": "SUCCESS"}
 RETRY = {"status": "RETRY"}
-BULK_MAX_MESSAGES = 300
+BULK_MAX_MESSAGES = 100
 BULK_MAX_AWAIT_MS = 40
 DELIVERY_PREFIX = "/events/"  # every delivery route; their bodies may hold a batch (api.middleware)
 E = TypeVar("E", bound=InboundEvent[Any])
