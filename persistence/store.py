@@ -36,6 +36,7 @@ from domain.errors import DomainError, ErrorCode, not_found
 from domain.events import Event, envelope
 from domain.ids import address_id_of, address_uuid, customer_id_of, customer_uuid
 from domain.segmentation import SegmentState
+from persistence.statements import MATCH, insert, update
 
 OUTBOX_CHANNEL = "outbox"  # what migration 0009's trigger notifies at each COMMIT that wrote outbox rows
 # Address field (camelCase, domain/addresses.py) -> customer_addresses column, in the INSERT's order.
@@ -388,24 +389,37 @@ async def _first_receipt(conn: asyncpg.Connection, customer_id: str, receipt: Re
     return first is True
 
 
-def _profile_columns(customer: Customer) -> list[Any]:
+# What a change writes to each table, one list of columns per statement (persistence.statements).
+CUSTOMER_FIELDS = ("email", "first_name", "last_name", "date_of_birth", "gender", "phone", "avatar_url", "preferences",
+                   "status", "last_login_at", "updated_at", "version", "email_verified", "phone_verified")
+INSERT_CUSTOMER = insert("customers", ("id", "password_hash", "registration_date", "created_at", *CUSTOMER_FIELDS))
+UPDATE_CUSTOMER = update("customers", CUSTOMER_FIELDS, where=("id", "version"))
+SAVE_SEGMENT = insert("customer_segments", (
+    "customer_id", "tier", "segment", "loyalty_points", "total_spent", "order_count", "average_order_value",
+    "last_order_date", "days_since_last_order", "lifetime_value", "qualifications", "tier_achieved_at",
+    "segment_achieved_at", "updated_at", "computed_tier", "computed_segment", "override", "recent_orders",
+    "next_review_at", "other_currencies"), conflict="customer_id")
+SAVE_ADDRESS = insert("customer_addresses", (
+    "id", "customer_id", "type", "is_default", *ADDRESS_COLUMNS.values(), "created_at", "updated_at"),
+    conflict="id", keep=("customer_id", "created_at"))
+
+
+def _customer_fields(customer: Customer) -> dict[str, Any]:
     p = customer.profile
     dob = p.get("dateOfBirth")
-    return [p.get("firstName"), p.get("lastName"), datetime.fromisoformat(dob).date() if dob else None,
-            p.get("gender"), p.get("phone"), p.get("avatar")]
+    return {"email": customer.email, "first_name": p.get("firstName"), "last_name": p.get("lastName"),
+            "date_of_birth": datetime.fromisoformat(dob).date() if dob else None, "gender": p.get("gender"),
+            "phone": p.get("phone"), "avatar_url": p.get("avatar"), "preferences": json.dumps(customer.preferences),
+            "status": customer.status.value, "last_login_at": customer.last_login_at,
+            "updated_at": customer.updated_at, "version": customer.version,
+            "email_verified": customer.email_verified, "phone_verified": customer.phone_verified}
 
 
 async def _insert_customer(conn: asyncpg.Connection, customer: Customer, password_hash: str) -> None:
+    row = {"id": key_of(customer.id), "password_hash": password_hash, "registration_date": customer.registration_date,
+           "created_at": customer.created_at, **_customer_fields(customer)}
     try:
-        await conn.execute(
-            """
-            INSERT INTO customers (id, email, password_hash, first_name, last_name, date_of_birth, gender,
-                phone, avatar_url, status, preferences, registration_date, created_at, updated_at, version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12, $13)
-            """,
-            key_of(customer.id), customer.email, password_hash, *_profile_columns(customer),
-            customer.status.value, json.dumps(customer.preferences), customer.registration_date, customer.version,
-        )
+        await conn.execute(INSERT_CUSTOMER.sql, *INSERT_CUSTOMER.args(row))
     except asyncpg.UniqueViolationError as exc:
         raise DomainError(ErrorCode.EMAIL_ALREADY_EXISTS,
                           "an account with this email address already exists") from exc
@@ -413,18 +427,9 @@ async def _insert_customer(conn: asyncpg.Connection, customer: Customer, passwor
 
 async def _update_customer(conn: asyncpg.Connection, customer: Customer, *, expected_version: int) -> None:
     """Writes the customer if the stored version is the one this change was made from."""
+    row = {**_customer_fields(customer), MATCH + "id": key_of(customer.id), MATCH + "version": expected_version}
     try:
-        status = await conn.execute(
-            """
-            UPDATE customers SET first_name = $2, last_name = $3, date_of_birth = $4, gender = $5, phone = $6,
-                avatar_url = $7, preferences = $8, status = $9, last_login_at = $10, updated_at = $11,
-                version = $12, email = $14, email_verified = $15, phone_verified = $16
-            WHERE id = $1 AND version = $13
-            """,
-            key_of(customer.id), *_profile_columns(customer), json.dumps(customer.preferences),
-            customer.status.value, customer.last_login_at, customer.updated_at, customer.version, expected_version,
-            customer.email, customer.email_verified, customer.phone_verified,
-        )
+        status = await conn.execute(UPDATE_CUSTOMER.sql, *UPDATE_CUSTOMER.args(row))
     except asyncpg.UniqueViolationError as exc:
         raise DomainError(ErrorCode.EMAIL_ALREADY_EXISTS,
                           "an account with this email address already exists") from exc
@@ -462,27 +467,18 @@ async def _anonymise(conn: asyncpg.Connection, customer_id: str, erased: Custome
 async def _save_segment(conn: asyncpg.Connection, customer_id: str, segment: SegmentState) -> None:
     m = segment.metrics
     now = segment.updated_at or m.registration_date
-    await conn.execute(
-        """
-        INSERT INTO customer_segments (customer_id, tier, segment, loyalty_points, total_spent, order_count,
-            average_order_value, last_order_date, days_since_last_order, lifetime_value, qualifications,
-            tier_achieved_at, segment_achieved_at, updated_at, computed_tier, computed_segment, override,
-            recent_orders, next_review_at, other_currencies)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $5, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-        ON CONFLICT (customer_id) DO UPDATE SET tier = $2, segment = $3, loyalty_points = $4,
-            total_spent = $5, order_count = $6, average_order_value = $7, last_order_date = $8,
-            days_since_last_order = $9, lifetime_value = $5, qualifications = $10, tier_achieved_at = $11,
-            segment_achieved_at = $12, updated_at = $13, computed_tier = $14, computed_segment = $15,
-            override = $16, recent_orders = $17, next_review_at = $18, other_currencies = $19
-        """,
-        key_of(customer_id), segment.effective_tier.value, segment.effective_segment.value, m.loyalty_points,
-        m.total_spent, m.order_count, m.average_order_value, m.last_order_date, m.days_since_last_order(now),
-        json.dumps(segment.qualifications), segment.tier_achieved_at, segment.segment_achieved_at, now,
-        segment.tier.value, segment.segment.value,
-        json.dumps(segment.override.to_dict()) if segment.override else None,
-        json.dumps([iso(t) for t in m.recent_orders]), segment.review_at,
-        json.dumps([[c, n, str(t)] for c, n, t in m.other_currencies]),
-    )
+    await conn.execute(SAVE_SEGMENT.sql, *SAVE_SEGMENT.args({
+        "customer_id": key_of(customer_id), "tier": segment.effective_tier.value,
+        "segment": segment.effective_segment.value, "loyalty_points": m.loyalty_points, "total_spent": m.total_spent,
+        "order_count": m.order_count, "average_order_value": m.average_order_value,
+        "last_order_date": m.last_order_date, "days_since_last_order": m.days_since_last_order(now),
+        "lifetime_value": m.total_spent, "qualifications": json.dumps(segment.qualifications),
+        "tier_achieved_at": segment.tier_achieved_at, "segment_achieved_at": segment.segment_achieved_at,
+        "updated_at": now, "computed_tier": segment.tier.value, "computed_segment": segment.segment.value,
+        "override": json.dumps(segment.override.to_dict()) if segment.override else None,
+        "recent_orders": json.dumps([iso(t) for t in m.recent_orders]), "next_review_at": segment.review_at,
+        "other_currencies": json.dumps([[c, n, str(t)] for c, n, t in m.other_currencies]),
+    }))
 
 
 async def _save_address_book(conn: asyncpg.Connection, customer_id: str, book: AddressBook) -> None:
@@ -493,18 +489,10 @@ async def _save_address_book(conn: asyncpg.Connection, customer_id: str, book: A
                        key, [address_uuid(a.id) for a in book.addresses])
     await conn.execute("UPDATE customer_addresses SET is_default = FALSE WHERE customer_id = $1 AND is_default",
                        key)
-    await conn.executemany(
-        """
-        INSERT INTO customer_addresses (id, customer_id, type, is_default, first_name, last_name, company, street,
-            street2, city, state, zip_code, country, phone, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-        ON CONFLICT (id) DO UPDATE SET type = $3, is_default = $4, first_name = $5, last_name = $6,
-            company = $7, street = $8, street2 = $9, city = $10, state = $11, zip_code = $12, country = $13,
-            phone = $14, updated_at = $16
-        """,
-        [(address_uuid(a.id), key, a.type, a.is_default, *(a.fields[name] for name in ADDRESS_COLUMNS),
-          a.created_at, a.updated_at) for a in book.addresses],
-    )
+    await conn.executemany(SAVE_ADDRESS.sql, [SAVE_ADDRESS.args({
+        "id": address_uuid(a.id), "customer_id": key, "type": a.type, "is_default": a.is_default,
+        **{column: a.fields[name] for name, column in ADDRESS_COLUMNS.items()},
+        "created_at": a.created_at, "updated_at": a.updated_at}) for a in book.addresses])
 
 
 async def _add_activity(conn: asyncpg.Connection, customer_id: str, activity: Activity, origin: Origin) -> None:
