@@ -55,6 +55,13 @@ for test_file in $(find patch-tests -name '*_test.go' | sort); do
         tail -20 "$work/without.log" >&2
         exit 1
     fi
+    # The test must have run and failed: a build failure is no reproduction.
+    if ! grep -q -- "--- FAIL: $(sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*testing.T).*/\1/p' "$test_file" | head -1)" \
+            "$work/without.log"; then
+        log "FAILED: $test_file did not run to a failure without $fix (a build error?)"
+        tail -20 "$work/without.log" >&2
+        exit 1
+    fi
     grep -E -- '--- FAIL|race detected|Should be zero' "$work/without.log" | head -5 | sed 's/^/  without: /' >&2
     log "$fix: and pass with it"
     prepare "$work/with" "$test_file" $(find patches -name '*.patch' | sort)
