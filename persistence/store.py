@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -192,9 +192,17 @@ class Store:
             await conn.fetchval("SELECT 1")
 
     async def ensure_activity_partitions(self, now: datetime, months_ahead: int = 1) -> int:
+        """The activity partitions of `now`'s month (UTC) and `months_ahead` after it; how many were created.
+        The months are remembered, so a change's commit knows its month has one (`_ensure_partition`)."""
+        created = 0
         async with self.connection() as conn:
-            created: int = await conn.fetchval("SELECT ensure_activity_partitions($1, $2)", now, months_ahead)
-        return created
+            with contextlib.suppress(asyncpg.DuplicateTableError):  # another connection created one just now
+                created = await conn.fetchval("SELECT ensure_activity_partitions($1, $2)", now, months_ahead)
+        utc = now.astimezone(UTC)
+        for ahead in range(months_ahead + 1):
+            year, month = divmod(utc.month - 1 + ahead, 12)
+            self._partitioned_months.add((utc.year + year, month + 1))
+        return int(created)
 
     # -- the write path ---------------------------------------------------------------------------------
     async def commit(self, change: Change, origin: Origin, *,
@@ -232,13 +240,9 @@ class Store:
         """The activity partition of `at`'s month, created in its own transaction the first time this
         process writes that month (maintenance creates them ahead; this covers a month it has not reached),
         so a change's transaction never needs a savepoint to recover from a missing one."""
-        month = (at.year, at.month)
-        if month in self._partitioned_months:
-            return
-        async with self.connection() as conn:
-            with contextlib.suppress(asyncpg.DuplicateTableError):  # another connection created it just now
-                await conn.execute("SELECT ensure_activity_partitions($1, 0)", at)
-        self._partitioned_months.add(month)
+        utc = at.astimezone(UTC)
+        if (utc.year, utc.month) not in self._partitioned_months:
+            await self.ensure_activity_partitions(at, months_ahead=0)
 
     # -- reads for the actor ------------------------------------------------------------------------------
     async def load_customer(self, customer_id: str) -> StoredCustomer | None:
