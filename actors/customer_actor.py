@@ -24,10 +24,11 @@ from domain import passwords
 from domain.aggregate import Change, CompletedOrder, CustomerAggregate
 from domain.clock import iso
 from domain.customer import Status
-from domain.errors import DomainError, ErrorCode, not_found
+from domain.errors import DomainError, ErrorCode, invalid, not_found
 from domain.ids import new_address_id
 from domain.segmentation import Override, Tier
-from domain.validation import check_password
+from domain.tokens import TokenPurpose, TokenRedemption
+from domain.validation import check_email, check_password
 from persistence.read_models import ReadModels
 from persistence.store import StoreUnavailable
 
@@ -91,9 +92,12 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     @use_case(methods.UPDATE)
     async def update(self, request: m.UpdateCustomer) -> m.CustomerView:
         current = self._turn.existing()
+        if request.email is not None \
+                and check_email(request.email) not in (current.customer.email, current.customer.pending_email):
+            await self._guard_email_change(request)
         change = current.update_profile(profile=request.profile, preferences=request.preferences,
                                         source=request.source, if_match=request.if_match, now=self._turn.now(),
-                                        email=request.email)
+                                        email=request.email, email_change_reason=request.email_change_reason)
         if change is None:
             return m.CustomerView.of(current)
         return await self._applied(change, request, m.CustomerView.of(change.after))
@@ -110,7 +114,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
 
     async def _applied(self, change: Change, request: m.Command, reply: R) -> R:
         """Commits the change with the command's answer (kept for a retry) and gives the answer back."""
-        await self._turn.apply(change, request.origin.domain(), request_id=request.request_id, reply=reply)
+        await self._turn.apply(change, request.origin.domain(), command=request, reply=reply)
         return reply
 
     async def _applied_view(self, change: Change | None, request: m.Command) -> m.CustomerView:
@@ -124,7 +128,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         current = self._turn.existing()
         change = current.reactivate(self._turn.now())  # refused early for a customer not inactive
         if request.password is not None:
-            matches, _ = await self._password_matches(request.password)
+            matches = await self._password_matches(request.password)
             if not matches:
                 raise DomainError(ErrorCode.INVALID_CREDENTIALS, "the password is wrong")
         return await self._applied_view(change, request)
@@ -161,19 +165,25 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         self._turn.existing()
         return m.Exported(export=await self._deps.read_models.export(self.id.id))
 
+    async def _guard_email_change(self, request: m.UpdateCustomer) -> None:
+        """The login moves only for its owner's password or a privileged caller's reason (api/customers.py
+        decides which the caller must give): a stolen session alone cannot take the account."""
+        if request.current_password is not None:
+            matches = await self._password_matches(request.current_password)
+            if not matches:
+                raise DomainError(ErrorCode.INVALID_CREDENTIALS, "the current password is wrong")
+        elif request.email_change_reason is None:
+            raise invalid("currentPassword", "changing the email address needs the current password")
+
     # -- credentials ------------------------------------------------------------------------------------
-    async def _password_matches(self, password: str) -> tuple[bool, str | None]:
-        password_hash = await self._deps.turn.records.password_hash(self.id.id)
-        if password_hash is None:
-            await self._deps.hashing.burn(password)
-            return False, None
-        return await self._deps.hashing.verify(password_hash, password), password_hash
+    async def _password_matches(self, password: str) -> bool:
+        return await self._deps.hashing.verify(await self._deps.turn.records.password_hash(self.id.id), password)
 
     @use_case(methods.AUTHENTICATE)
     async def authenticate(self, request: m.Authenticate) -> m.LoggedIn:
         current = self._turn.existing()
-        matches, password_hash = await self._password_matches(request.password)
-        if not matches or password_hash is None:
+        password_hash = await self._deps.turn.records.password_hash(self.id.id)
+        if password_hash is None or password_hash != request.verified_hash:
             raise DomainError(ErrorCode.INVALID_CREDENTIALS, "email or password is wrong")
         rehashed = await self._deps.hashing.hash(request.password) if passwords.needs_rehash(password_hash) else None
         now = self._turn.now()
@@ -184,7 +194,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     async def change_password(self, request: m.ChangePassword) -> m.Done:
         current = self._turn.existing()
         current.customer.require_active()
-        matches, _ = await self._password_matches(request.current_password)
+        matches = await self._password_matches(request.current_password)
         if not matches:
             raise DomainError(ErrorCode.INVALID_CREDENTIALS, "the current password is wrong")
         check_password(request.new_password, min_length=self._deps.password_min_length,
@@ -192,6 +202,38 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         new_hash = await self._deps.hashing.hash(request.new_password)
         return await self._applied(current.password_changed(password_hash=new_hash, now=self._turn.now()), request,
                                    m.Done())
+
+    @use_case(methods.REQUEST_PASSWORD_RESET)
+    async def request_password_reset(self, request: m.RequestPasswordReset) -> m.Done:
+        change = self._turn.existing().password_reset_requested(
+            token_hash=bytes.fromhex(request.token_hash), expires_at=request.expires_at, now=self._turn.now())
+        return m.Done() if change is None else await self._applied(change, request, m.Done())
+
+    @use_case(methods.RESET_PASSWORD)
+    async def reset_password(self, request: m.ResetPassword) -> m.Done:
+        current = self._turn.existing()
+        check_password(request.new_password, min_length=self._deps.password_min_length,
+                       email=current.customer.email, field_name="newPassword")
+        new_hash = await self._deps.hashing.hash(request.new_password)
+        redemption = TokenRedemption(TokenPurpose.PASSWORD_RESET, bytes.fromhex(request.token_hash), self._turn.now())
+        return await self._applied(current.password_reset(redemption=redemption, password_hash=new_hash), request,
+                                   m.Done())
+
+    @use_case(methods.ISSUE_EMAIL_VERIFICATION)
+    async def issue_email_verification(self, request: m.IssueEmailVerification) -> m.VerificationIssued:
+        change = self._turn.existing().email_verification_issued(
+            token_hash=bytes.fromhex(request.token_hash), expires_at=request.expires_at, now=self._turn.now())
+        issued = change.token_issued
+        assert issued is not None
+        assert issued.email is not None
+        return await self._applied(change, request, m.VerificationIssued(email=issued.email))
+
+    @use_case(methods.CONFIRM_EMAIL)
+    async def confirm_email(self, request: m.ConfirmEmail) -> m.CustomerView:
+        redemption = TokenRedemption(TokenPurpose.EMAIL_VERIFICATION, bytes.fromhex(request.token_hash),
+                                     self._turn.now(), email=request.email)
+        change = self._turn.existing().confirm_email(redemption)
+        return await self._applied(change, request, m.CustomerView.of(change.after))
 
     # -- segmentation and inbound events ---------------------------------------------------------------
     @use_case(methods.GET_SEGMENT)
@@ -219,7 +261,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         """Applies an inbound event's change; a duplicate (applied before) changes nothing. Its receipt,
         committed with it, is what makes a retry harmless, so no answer is recorded for the request id
         (one row less per event): a retry after a move is answered as a duplicate, which it is."""
-        applied = await self._turn.apply(change, request.origin.domain(), request_id=None,
+        applied = await self._turn.apply(change, request.origin.domain(), command=None,
                                          reply=m.EventApplied(duplicate=False))
         return m.EventApplied(duplicate=not applied)
 
@@ -231,7 +273,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
             await self._turn.schedule_review()
             return m.Reviewed(changed=False)
         await self._turn.apply(change, m.RequestOrigin(correlation_id=f"review_{self.id.id}").domain(),
-                               request_id=None, reply=m.Reviewed(changed=True))
+                               command=None, reply=m.Reviewed(changed=True))
         return m.Reviewed(changed=True)
 
     @use_case(methods.OVERRIDE_SEGMENT)

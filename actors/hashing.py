@@ -23,7 +23,7 @@ class PasswordHashing:
         self._slots = asyncio.Semaphore(concurrency)
         self._wait = wait_seconds
 
-    async def _run(self, work: Callable[..., T], *args: str) -> T:
+    async def _run(self, work: Callable[..., T], *args: str | None) -> T:
         try:
             await asyncio.wait_for(self._slots.acquire(), self._wait)
         except TimeoutError as exc:
@@ -37,9 +37,6 @@ class PasswordHashing:
     async def hash(self, password: str) -> str:
         return await self._run(passwords.hash_password, password)
 
-    async def verify(self, password_hash: str, password: str) -> bool:
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """None (no account): the work of a wrong password, so timing does not tell them apart."""
         return await self._run(passwords.verify_password, password_hash, password)
-
-    async def burn(self, password: str) -> None:
-        """The work of a wrong password, for an email with no account (timing must not tell them apart)."""
-        await self._run(passwords.burn_verification_time, password)

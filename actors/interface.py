@@ -42,6 +42,10 @@ VERIFY = ActorMethod("verify", m.Verify, m.CustomerView)
 EXPORT = ActorMethod("export", m.Query, m.Exported)
 AUTHENTICATE = ActorMethod("authenticate", m.Authenticate, m.LoggedIn)
 CHANGE_PASSWORD = ActorMethod("change_password", m.ChangePassword, m.Done)
+REQUEST_PASSWORD_RESET = ActorMethod("request_password_reset", m.RequestPasswordReset, m.Done)
+RESET_PASSWORD = ActorMethod("reset_password", m.ResetPassword, m.Done)
+ISSUE_EMAIL_VERIFICATION = ActorMethod("issue_email_verification", m.IssueEmailVerification, m.VerificationIssued)
+CONFIRM_EMAIL = ActorMethod("confirm_email", m.ConfirmEmail, m.CustomerView)
 GET_SEGMENT = ActorMethod("get_segment", m.Query, m.SegmentView)
 APPLY_ORDER = ActorMethod("apply_order", m.ApplyOrder, m.EventApplied)
 APPLY_POINTS = ActorMethod("apply_points", m.ApplyPoints, m.EventApplied)
@@ -93,6 +97,18 @@ class CustomerActorInterface(ActorInterface):
 
     @actormethod(name=CHANGE_PASSWORD.name)
     async def change_password(self, request: Any) -> Outcome: ...
+
+    @actormethod(name=REQUEST_PASSWORD_RESET.name)
+    async def request_password_reset(self, request: Any) -> Outcome: ...
+
+    @actormethod(name=RESET_PASSWORD.name)
+    async def reset_password(self, request: Any) -> Outcome: ...
+
+    @actormethod(name=ISSUE_EMAIL_VERIFICATION.name)
+    async def issue_email_verification(self, request: Any) -> Outcome: ...
+
+    @actormethod(name=CONFIRM_EMAIL.name)
+    async def confirm_email(self, request: Any) -> Outcome: ...
 
     @actormethod(name=GET_SEGMENT.name)
     async def get_segment(self, request: Any) -> Outcome: ...

@@ -41,8 +41,16 @@ class Query(Message):
     """A read: no request id, nothing to replay."""
 
 
+QUERY = Query()
+
+
 class Command(Message):
+    """A change. `request_id` is what a repeat is known by: random per request, or derived from the
+    caller's Idempotency-Key (api/idempotency.py), whose `fingerprint` then tells a retry of the same
+    request from another request under the same key."""
+
     request_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    fingerprint: str | None = None
     origin: RequestOrigin
 
 
@@ -61,6 +69,9 @@ class UpdateCustomer(Command):
     preferences: dict[str, Any]
     if_match: str | None = None
     source: str
+    # A new email address needs one of these: the owner's current password, or a privileged caller's reason.
+    current_password: str | None = None
+    email_change_reason: str | None = None
 
 
 class Deactivate(Command):
@@ -90,7 +101,31 @@ class Verify(Command):
 
 
 class Authenticate(Command):
+    """A login whose password the API checked against `verified_hash`: the actor records it if that is
+    still the customer's hash (a password changed meanwhile fails it), renewing an outdated hash."""
+
     password: str
+    verified_hash: str
+
+
+class RequestPasswordReset(Command):
+    token_hash: str  # hex SHA-256 of the token; the token itself never reaches the actor
+    expires_at: datetime
+
+
+class ResetPassword(Command):
+    token_hash: str
+    new_password: str
+
+
+class IssueEmailVerification(Command):
+    token_hash: str
+    expires_at: datetime
+
+
+class ConfirmEmail(Command):
+    token_hash: str
+    email: str  # the address the token was issued for, as its row says
 
 
 class ChangePassword(Command):
@@ -184,6 +219,8 @@ class CustomerRepresentation(BaseModel):
     status: Literal["active", "inactive", "suspended", "deleted"]
     emailVerified: bool
     phoneVerified: bool
+    pendingEmail: str | None = Field(description="a new address waiting for its verification; the login "
+                                                 "stays `email` until then")
     registrationDate: str
     lastLoginAt: str | None
     createdAt: str
@@ -219,6 +256,10 @@ class LoggedIn(Message):
 
 class Done(Message):
     pass
+
+
+class VerificationIssued(Message):
+    email: str  # where the notification service sends the link
 
 
 class SegmentView(Message):

@@ -50,6 +50,7 @@ from persistence.store import (
     CommitOutcomeUnknown,
     Committed,
     DuplicateEvent,
+    RecordedReply,
     RecordMoved,
     StoredCustomer,
     StoreUnavailable,
@@ -65,8 +66,8 @@ class CustomerRecords(Protocol):
 
     async def load_customer(self, customer_id: str) -> StoredCustomer | None: ...
     async def commit(self, change: Change, origin: Origin, *,
-                     reply: tuple[str, dict[str, Any]] | None = None) -> CommitOutcome: ...
-    async def recorded_reply(self, customer_id: str, request_id: str) -> dict[str, Any] | None: ...
+                     reply: tuple[str, RecordedReply] | None = None) -> CommitOutcome: ...
+    async def recorded_reply(self, customer_id: str, request_id: str) -> RecordedReply | None: ...
     async def password_hash(self, customer_id: str) -> str | None: ...
     async def set_next_review(self, customer_id: str, at: datetime | None) -> None: ...
 
@@ -118,9 +119,17 @@ def _failure(code: ErrorCode, message: str) -> Outcome:
 class _Replay(Exception):
     """The command was committed before: the call answers as its first attempt did."""
 
-    def __init__(self, reply: Outcome) -> None:
+    def __init__(self, first: RecordedReply) -> None:
         super().__init__("committed before")
-        self.reply = reply
+        self.first = first
+
+
+def _replayed(first: RecordedReply, fingerprint: str | None) -> Outcome:
+    """The first attempt's answer, unless the repeat is another request under the same Idempotency-Key."""
+    if first.fingerprint != fingerprint:
+        return _failure(ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                        "this Idempotency-Key was used with another request; use a new key")
+    return first.reply
 
 
 class _Stale(Exception):
@@ -136,7 +145,7 @@ class Turn:
         self.aggregate: CustomerAggregate | None = None
         self._recorded_review_at: datetime | None = None  # next_review_at as PostgreSQL has it
         self._reminder_at: datetime | None = None  # when the pending reminder fires; None: none pending
-        self._replies: OrderedDict[str, Outcome] = OrderedDict()  # the last commands' answers, by request id
+        self._replies: OrderedDict[str, RecordedReply] = OrderedDict()  # the last commands' answers, by request id
 
     def now(self) -> datetime:
         return self._deps.clock.now()
@@ -148,11 +157,20 @@ class Turn:
         return self.aggregate
 
     # -- one call -----------------------------------------------------------------------------------------
-    async def run(self, request_id: str | None, step: Callable[[], Awaitable[BaseModel]]) -> Outcome:
+    async def run(self, command: Command | None, step: Callable[[], Awaitable[BaseModel]]) -> Outcome:
+        """One call: `command` (None for a query) names the request id and fingerprint a repeat is known by."""
+        request_id = None if command is None else command.request_id
+        fingerprint = None if command is None else command.fingerprint
         try:
             await self._load()
-            if request_id is not None and (first := self._replies.get(request_id)) is not None:
-                return first  # a retried call: answer as the first attempt did
+            if request_id is not None:
+                first = self._replies.get(request_id)
+                if first is None and fingerprint is not None:
+                    # A client's retry under an Idempotency-Key may come after a restart or a move, and even
+                    # after a change that would decide it otherwise (an erasure): the record answers it.
+                    first = await self._deps.records.recorded_reply(self._id, request_id)
+                if first is not None:
+                    return _replayed(first, fingerprint)  # a retried call: answer as the first attempt did
             try:
                 result = await step()
             except _Stale as stale:
@@ -163,13 +181,13 @@ class Turn:
             outcome = _success(result)
             if request_id is not None and self.aggregate is not None \
                     and self.aggregate.customer.status is not Status.DELETED:
-                self._remember(request_id, outcome)
+                self._remember(request_id, RecordedReply(outcome, fingerprint))
             return outcome
         except _Replay as replay:
-            return replay.reply  # committed before (this activation never saw it): its first answer
+            return _replayed(replay.first, fingerprint)  # committed before (this activation never saw it)
         except DomainError as exc:
             if request_id is not None and (first := await self._recorded_reply(request_id)) is not None:
-                return first  # decided again on the changed customer, but committed before: its answer
+                return _replayed(first, fingerprint)  # decided again on the changed customer, but committed before
             return {"ok": False, "error": exc.to_dict()}
         except StoreUnavailable as exc:
             log.warning("customer store unavailable for %s: %s", self._id, exc)
@@ -182,15 +200,16 @@ class Turn:
             self._forget()
             return _failure(ErrorCode.INTERNAL_ERROR, "internal error; it has been logged")
 
-    async def _recorded_reply(self, request_id: str) -> Outcome | None:
+    async def _recorded_reply(self, request_id: str) -> RecordedReply | None:
         try:
             return await self._deps.records.recorded_reply(self._id, request_id)
         except StoreUnavailable:
             return None
 
-    async def apply(self, change: Change, origin: Origin, *, request_id: str | None, reply: BaseModel) -> bool:
-        """Commits the change with `reply`, the command's answer (kept with it for a retry of `request_id`),
-        then moves the working copy, cache and reminder; False for an inbound event applied before.
+    async def apply(self, change: Change, origin: Origin, *, command: Command | None, reply: BaseModel) -> bool:
+        """Commits the change with `reply`, the answer to `command` (kept with its request id and
+        fingerprint for a retry; None: nothing kept, see the inbound events), then moves the working copy,
+        cache and reminder; False for an inbound event applied before.
 
         The cached views the change makes stale are dropped before the commit, so a crash between the
         commit and their refresh leaves no view older than the record: the next read asks the actor,
@@ -198,11 +217,11 @@ class Turn:
         schedule its review reminder is logged and left to the segment sweep."""
         await self._deps.views.forget(self._id, profile=change.customer_changed, segment=change.segment_changed,
                                       addresses=change.addresses_changed)
-        answer = None if request_id is None else (request_id, _success(reply))
+        answer = None if command is None else (command.request_id, RecordedReply(_success(reply), command.fingerprint))
         match await self._deps.records.commit(change, origin, reply=answer):
             case DuplicateEvent():
                 return False
-            case AlreadyAnswered(reply=first):
+            case AlreadyAnswered(first=first):
                 raise _Replay(first)
             case RecordMoved(detail=detail):
                 raise _Stale(detail)
@@ -265,8 +284,8 @@ class Turn:
         self._reminder_at = self._recorded_review_at if ahead else None
         self._loaded = True
 
-    def _remember(self, request_id: str, outcome: Outcome) -> None:
-        self._replies[request_id] = outcome
+    def _remember(self, request_id: str, reply: RecordedReply) -> None:
+        self._replies[request_id] = reply
         while len(self._replies) > RECENT_REQUESTS_KEPT:
             self._replies.popitem(last=False)
 
@@ -328,8 +347,8 @@ def use_case(method: ActorMethod[Req, Res]) -> Callable[
             except ValidationError as exc:
                 log.warning("malformed %s request: %d error(s)", method.name, exc.error_count())
                 return _failure(ErrorCode.MALFORMED_REQUEST, f"malformed {method.name} request")
-            request_id = request.request_id if isinstance(request, Command) else None
-            return await self.turn.run(request_id, lambda: handler(self, request))
+            command = request if isinstance(request, Command) else None
+            return await self.turn.run(command, lambda: handler(self, request))
 
         return actor_method
 

@@ -6,9 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from actors import interface as methods
 from actors import messages as m
 from api.access import ReadCustomer, WriteCustomer
 from api.dependencies import Actors, Cache, Origin
+from api.idempotency import IdempotencyKey
 from api.schemas import ERRORS, AddressIn, envelope, json_response
 from api.views import address_book
 from domain.addresses import address_not_found
@@ -30,8 +32,9 @@ async def list_addresses(access: ReadCustomer, actors: Actors, cache: Cache) -> 
 
 @router.post("/{customer_id}/addresses", status_code=201, responses=ERRORS, summary="Add an address")
 async def add_address(access: WriteCustomer, body: AddressIn, actors: Actors, origin: Origin,
-                      response: Response) -> dict[str, Any]:
-    result = await actors.add_address(access.customer_id, m.AddAddress(address=body.changes(), origin=origin))
+                      response: Response, idempotency: IdempotencyKey) -> dict[str, Any]:
+    result = await actors.call(access.customer_id, methods.ADD_ADDRESS, m.AddAddress(
+        address=body.changes(), origin=origin, **idempotency.command(access.principal, body)))
     response.headers["Location"] = f"/v1/customers/{access.customer_id}/addresses/{result.address['id']}"
     return envelope({"address": result.address})
 
@@ -39,7 +42,7 @@ async def add_address(access: WriteCustomer, body: AddressIn, actors: Actors, or
 @router.put("/{customer_id}/addresses/{address_id}", responses=ERRORS, summary="Update an address (partial)")
 async def update_address(access: WriteCustomer, address_id: str, body: AddressIn, actors: Actors,
                          origin: Origin) -> dict[str, Any]:
-    result = await actors.update_address(access.customer_id, m.UpdateAddress(
+    result = await actors.call(access.customer_id, methods.UPDATE_ADDRESS, m.UpdateAddress(
         address_id=valid_address_id(address_id), changes=body.changes(), origin=origin))
     return envelope({"address": result.address})
 
@@ -47,6 +50,6 @@ async def update_address(access: WriteCustomer, address_id: str, body: AddressIn
 @router.delete("/{customer_id}/addresses/{address_id}", status_code=204, responses=ERRORS,
                summary="Remove an address; a removed default is replaced by the oldest of its type")
 async def remove_address(access: WriteCustomer, address_id: str, actors: Actors, origin: Origin) -> Response:
-    await actors.remove_address(access.customer_id, m.RemoveAddress(address_id=valid_address_id(address_id),
-                                                                    origin=origin))
+    await actors.call(access.customer_id, methods.REMOVE_ADDRESS,
+                      m.RemoveAddress(address_id=valid_address_id(address_id), origin=origin))
     return Response(status_code=204)

@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from actors import interface as methods
+from actors.messages import QUERY
 from api.access import ReadCustomer
 from api.dependencies import Actors, Cache, Policy, Upstream
 from api.schemas import ERRORS, envelope
@@ -18,7 +20,7 @@ router = APIRouter(prefix="/v1/customers", tags=["analytics"])
 @router.get("/{customer_id}/analytics", responses=ERRORS,
             summary="Activity counts by type over 30/90/365 days, last activity, order cadence")
 async def analytics(access: ReadCustomer, actors: Actors) -> dict[str, Any]:
-    return envelope({"analytics": (await actors.analytics(access.customer_id)).analytics})
+    return envelope({"analytics": (await actors.call(access.customer_id, methods.ANALYTICS, QUERY)).analytics})
 
 
 def _from_upstream(app_id: str, answer: UpstreamAnswer, key: str) -> dict[str, Any]:

@@ -6,10 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 
+from actors import interface as methods
 from actors import messages as m
+from actors.messages import QUERY
 from api.access import AccountCreator, ReadCustomer, ReadOwnCustomer, WriteCustomer, WriteOwnCustomer
-from api.auth import Principal
+from api.auth import ADMIN, CREDENTIALS, Principal, forbidden
 from api.dependencies import Actors, Cache, Hashing, Origin, Policy, Throttle
+from api.idempotency import IdempotencyKey
 from api.schemas import ERRORS, ChangePasswordIn, CreateCustomerIn, CustomerData, Envelope, UpdateCustomerIn, envelope
 from api.views import customer_response, customer_view
 from domain.ids import new_customer_id
@@ -27,15 +30,15 @@ def consent_source(principal: Principal, how: str) -> str:
 @router.post("", status_code=201, response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Create a customer account")
 async def create_customer(body: CreateCustomerIn, principal: AccountCreator, actors: Actors, policy: Policy,
-                          hashing: Hashing, origin: Origin) -> Response:
+                          hashing: Hashing, origin: Origin, idempotency: IdempotencyKey) -> Response:
     email = check_email(body.email)
     check_password(body.password, min_length=policy.password_min_length, email=email)
     password_hash = await hashing.hash(body.password)
-    customer_id = new_customer_id()
-    view = await actors.create(customer_id, m.CreateCustomer(
+    customer_id = idempotency.customer_id(principal) or new_customer_id()
+    view = await actors.call(customer_id, methods.CREATE, m.CreateCustomer(
         email=email, password_hash=password_hash, profile=body.profile.changes(),
         preferences=body.preferences.changes(), consent_source=consent_source(principal, "registration"),
-        origin=origin))
+        origin=origin, **idempotency.command(principal, body)))
     return customer_response(view, status_code=201, headers={"Location": f"/v1/customers/{customer_id}"})
 
 
@@ -45,46 +48,64 @@ async def get_customer(access: ReadCustomer, actors: Actors, cache: Cache) -> Re
 
 
 @router.put("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS,
-            summary="Update profile and preferences (partial; nested preferences merge)")
+            summary="Update profile and preferences (partial; nested preferences merge); a new email address "
+                    "waits for verification")
 async def update_customer(access: WriteCustomer, body: UpdateCustomerIn, actors: Actors, origin: Origin,
-                          if_match: Annotated[str | None, Header()] = None) -> Response:
+                          throttle: Throttle, if_match: Annotated[str | None, Header()] = None) -> Response:
+    """An email change is guarded: the customer's own token gives its current password (checked by the
+    actor, counted like a login), a service needs customers:credentials or admin and gives a reason."""
     principal = access.principal
     changes = body.changes()
-    view = await actors.update(access.customer_id, m.UpdateCustomer(
+    password = reason = None
+    if body.email is not None:
+        if principal.is_customer:
+            password = body.current_password
+            await throttle.attempt(account=access.customer_id, client=None)
+        elif principal.is_admin or CREDENTIALS in principal.scopes:
+            reason = body.email_change_reason
+        else:
+            raise forbidden(f"changing the email address needs the {CREDENTIALS} or {ADMIN} scope")
+    view = await actors.call(access.customer_id, methods.UPDATE, m.UpdateCustomer(
         email=body.email, profile=changes.get("profile") or {}, preferences=changes.get("preferences") or {},
-        if_match=if_match,
-        source=consent_source(principal, "update"),
-        origin=origin))
+        if_match=if_match, source=consent_source(principal, "update"), current_password=password,
+        email_change_reason=reason, origin=origin))
+    if password is not None:
+        await throttle.succeeded(account=access.customer_id)
     return customer_response(view)
 
 
 @router.delete("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS,
                summary="Deactivate a customer account (idempotent)")
-async def deactivate_customer(access: WriteOwnCustomer, actors: Actors, origin: Origin) -> Response:
-    return customer_response(await actors.deactivate(access.customer_id, m.Deactivate(origin=origin)))
+async def deactivate_customer(access: WriteOwnCustomer, actors: Actors, origin: Origin,
+                              idempotency: IdempotencyKey) -> Response:
+    return customer_response(await actors.call(access.customer_id, methods.DEACTIVATE, m.Deactivate(
+        origin=origin, **idempotency.command(access.principal))))
 
 
 @router.get("/{customer_id}/export", responses=ERRORS,
             summary="GDPR access: every piece of personal data held about the customer")
 async def export_customer(access: ReadOwnCustomer, actors: Actors) -> dict[str, Any]:
-    return envelope({"export": (await actors.export(access.customer_id)).export})
+    return envelope({"export": (await actors.call(access.customer_id, methods.EXPORT, QUERY)).export})
 
 
 @router.post("/{customer_id}/erasure", responses=ERRORS,
              summary="GDPR erasure: anonymise the customer and announce customers.customer.erased")
-async def erase_customer(access: WriteOwnCustomer, actors: Actors, origin: Origin) -> dict[str, Any]:
-    result = await actors.erase(access.customer_id, m.Erase(origin=origin))
+async def erase_customer(access: WriteOwnCustomer, actors: Actors, origin: Origin,
+                         idempotency: IdempotencyKey) -> dict[str, Any]:
+    result = await actors.call(access.customer_id, methods.ERASE, m.Erase(
+        origin=origin, **idempotency.command(access.principal)))
     return envelope({"customerId": access.customer_id, "erased": True, "changed": result.changed})
 
 
 @router.put("/{customer_id}/password", status_code=204, responses=ERRORS,
             summary="Change the password; the current password is always required")
 async def change_password(access: WriteOwnCustomer, body: ChangePasswordIn, actors: Actors, throttle: Throttle,
-                          origin: Origin) -> Response:
+                          origin: Origin, idempotency: IdempotencyKey) -> Response:
     # Counted before the current password is checked, like a login: no unlimited guessing here either.
     # Per account only: the client address seen here is the caller's sidecar, shared by every caller.
     await throttle.attempt(account=access.customer_id, client=None)
-    await actors.change_password(access.customer_id, m.ChangePassword(
-        current_password=body.current_password, new_password=body.new_password, origin=origin))
+    await actors.call(access.customer_id, methods.CHANGE_PASSWORD, m.ChangePassword(
+        current_password=body.current_password, new_password=body.new_password, origin=origin,
+        **idempotency.command(access.principal, body)))
     await throttle.succeeded(account=access.customer_id)
     return Response(status_code=204)

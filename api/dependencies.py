@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -33,6 +34,9 @@ class ApiPolicy:
     order_service_app_id: str
     loyalty_service_app_id: str
     clock: Clock
+    password_reset_token_ttl: timedelta
+    email_verification_token_ttl: timedelta
+    password_reset_response_floor: timedelta
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class ApiServices:
     verifier: TokenVerifier
     rate_limiter: RateLimiter
     login_throttle: LoginThrottle
+    reset_throttle: LoginThrottle
     hashing: PasswordHashing
     upstream: UpstreamClient
     sidecar: DaprHealth
@@ -73,6 +78,7 @@ Records = Annotated[Store, Depends(_part("store"))]
 Reads = Annotated[ReadModels, Depends(_part("read_models"))]
 Sessions = Annotated[SessionStore, Depends(_part("sessions"))]
 Throttle = Annotated[LoginThrottle, Depends(_part("login_throttle"))]
+ResetThrottle = Annotated[LoginThrottle, Depends(_part("reset_throttle"))]
 Hashing = Annotated[PasswordHashing, Depends(_part("hashing"))]
 Upstream = Annotated[UpstreamClient, Depends(_part("upstream"))]
 Policy = Annotated[ApiPolicy, Depends(_part("policy"))]

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from actors import interface as methods
 from actors import messages as m
 from api.access import AdminCustomer, CredentialsCustomer, WriteOwnCustomer
 from api.dependencies import Actors, Origin, Throttle
+from api.idempotency import IdempotencyKey
 from api.schemas import ERRORS, CustomerData, Envelope, ReactivateIn, SuspensionIn, VerificationIn
 from api.views import customer_response
 from domain.errors import invalid
@@ -18,14 +20,14 @@ router = APIRouter(prefix="/v1/customers", tags=["lifecycle"])
 @router.post("/{customer_id}/reactivation", response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Reactivate an inactive account: the owner with its password, or an admin")
 async def reactivate(access: WriteOwnCustomer, body: ReactivateIn, actors: Actors, throttle: Throttle,
-                     origin: Origin) -> Response:
+                     origin: Origin, idempotency: IdempotencyKey) -> Response:
     by_admin = access.principal.is_admin and access.principal.subject != access.customer_id
     if not by_admin:
         if body.password is None:
             raise invalid("password", "the owner reactivates with a fresh password check")
         await throttle.attempt(account=access.customer_id, client=None)  # per account, as a password change
-    view = await actors.reactivate(access.customer_id, m.Reactivate(
-        password=None if by_admin else body.password, origin=origin))
+    view = await actors.call(access.customer_id, methods.REACTIVATE, m.Reactivate(
+        password=None if by_admin else body.password, origin=origin, **idempotency.command(access.principal, body)))
     if not by_admin:
         await throttle.succeeded(account=access.customer_id)
     return customer_response(view)
@@ -33,19 +35,25 @@ async def reactivate(access: WriteOwnCustomer, body: ReactivateIn, actors: Actor
 
 @router.post("/{customer_id}/suspension", response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Suspend a customer, with a reason (admin): no login, no change; services still read")
-async def suspend(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin) -> Response:
-    return customer_response(await actors.suspend(access.customer_id, m.Suspend(
-        reason=body.reason, set_by=access.principal.subject, origin=origin)))
+async def suspend(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin,
+                  idempotency: IdempotencyKey) -> Response:
+    return customer_response(await actors.call(access.customer_id, methods.SUSPEND, m.Suspend(
+        reason=body.reason, set_by=access.principal.subject, origin=origin,
+        **idempotency.command(access.principal, body))))
 
 
 @router.delete("/{customer_id}/suspension", response_model=Envelope[CustomerData], responses=ERRORS,
                summary="Lift a suspension, with a reason (admin)")
-async def lift_suspension(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin) -> Response:
-    return customer_response(await actors.lift_suspension(access.customer_id, m.LiftSuspension(
-        reason=body.reason, set_by=access.principal.subject, origin=origin)))
+async def lift_suspension(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin,
+                          idempotency: IdempotencyKey) -> Response:
+    return customer_response(await actors.call(access.customer_id, methods.LIFT_SUSPENSION, m.LiftSuspension(
+        reason=body.reason, set_by=access.principal.subject, origin=origin,
+        **idempotency.command(access.principal, body))))
 
 
 @router.post("/{customer_id}/verification", response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Mark the email address or phone number verified (scope customers:credentials)")
-async def verify(access: CredentialsCustomer, body: VerificationIn, actors: Actors, origin: Origin) -> Response:
-    return customer_response(await actors.verify(access.customer_id, m.Verify(channel=body.channel, origin=origin)))
+async def verify(access: CredentialsCustomer, body: VerificationIn, actors: Actors, origin: Origin,
+                 idempotency: IdempotencyKey) -> Response:
+    return customer_response(await actors.call(access.customer_id, methods.VERIFY, m.Verify(
+        channel=body.channel, origin=origin, **idempotency.command(access.principal, body))))

@@ -74,7 +74,8 @@ class RateLimiter:
 
 
 class LoginThrottle:
-    """Password checks per account and per client address, counted before the password is checked.
+    """Password checks per account and per client address, counted before the password is checked (and,
+    as another instance, password reset requests per email address and per calling service).
 
     Each attempt is counted first (one atomic INCR each); an attempt past a limit is refused without
     checking anything, so however many guesses arrive at once, at most `max_per_account` of them are
@@ -82,16 +83,17 @@ class LoginThrottle:
     throttles password spraying: one client guessing across many accounts.
     """
 
-    def __init__(self, redis: Redis, *, max_per_account: int, max_per_client: int, window_seconds: int) -> None:
+    def __init__(self, redis: Redis, *, max_per_account: int, max_per_client: int, window_seconds: int,
+                 name: str = "login-attempts") -> None:
         self._redis = redis
+        self._name = name
         self._max_per_account = max_per_account
         self._max_per_client = max_per_client
         self._window = window_seconds
 
-    @staticmethod
-    def _key(kind: str, value: str) -> str:
+    def _key(self, kind: str, value: str) -> str:
         digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
-        return f"customers:login-attempts:{kind}:{digest}"
+        return f"customers:{self._name}:{kind}:{digest}"
 
     async def attempt(self, *, account: str, client: str | None) -> None:
         """Counts one attempt on `account` (an email or customer id) from `client`; refuses past a limit."""

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api import addresses, analytics, credentials, customers, health, lifecycle, search, segments
+from api import (
+    addresses,
+    analytics,
+    credentials,
+    customers,
+    email_verification,
+    health,
+    lifecycle,
+    password_reset,
+    search,
+    segments,
+)
 
-# segments before customers: /v1/customers/segments is not a customer id.
-ROUTERS: tuple[APIRouter, ...] = (health.router, credentials.router, segments.router, search.router,
-                                  customers.router, lifecycle.router, addresses.router, analytics.router)
+# Fixed paths before customers: /v1/customers/segments is not a customer id.
+ROUTERS: tuple[APIRouter, ...] = (health.router, credentials.router, password_reset.router, email_verification.router,
+                                  segments.router, search.router, customers.router, lifecycle.router, addresses.router,
+                                  analytics.router)

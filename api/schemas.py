@@ -13,13 +13,14 @@ from datetime import date
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress, JsonValue, field_validator
 from pydantic.alias_generators import to_camel
 
 from actors.messages import CustomerRepresentation
 from domain.addresses import FIELD_LIMITS as ADDRESS_LIMITS
 from domain.addresses import AddressType
 from domain.segmentation import Segment, Tier
+from domain.tokens import TOKEN_MAX_LENGTH
 from domain.validation import OVERRIDE_REASON_LIMITS, PREFERENCE_LIMITS, PROFILE_LIMITS, Gender
 
 T = TypeVar("T")
@@ -34,6 +35,15 @@ def refuse_nul(value: Any) -> Any:
 
 NulFree = Annotated[str, AfterValidator(refuse_nul)]
 
+# A field that holds a secret (a password or a token): `format: password` and write-only in the OpenAPI
+# document, and left out of an Idempotency-Key's fingerprint (api/idempotency.py), which must not keep a
+# fast hash of a password beside its argon2 one.
+SECRET: dict[str, JsonValue] = {"format": "password", "writeOnly": True}
+
+
+def secret(*, max_length: int, default: Any = ...) -> Any:
+    return Field(default, max_length=max_length, json_schema_extra=SECRET)
+
 
 class Body(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
@@ -46,6 +56,11 @@ class Body(BaseModel):
     def changes(self) -> dict[str, Any]:
         """Only the fields the client sent, camelCase, JSON-ready (a partial update)."""
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    def without_secrets(self) -> dict[str, Any]:
+        """What the client sent, minus the fields declared `secret`."""
+        hidden = {name for name, f in type(self).model_fields.items() if f.json_schema_extra == SECRET}
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=hidden)
 
 
 class ProfileIn(Body):
@@ -77,21 +92,31 @@ class PreferencesIn(Body):
     notifications: NotificationsIn | None = None
 
 
+PASSWORD_MAX = 1024
+
+
 class CreateCustomerIn(Body):
     email: str = Field(max_length=320)
-    password: str = Field(max_length=1024)
+    password: str = secret(max_length=PASSWORD_MAX)
     profile: ProfileIn = Field(default_factory=lambda: ProfileIn())
     preferences: PreferencesIn = Field(default_factory=lambda: PreferencesIn())
 
 
 class UpdateCustomerIn(Body):
-    email: str | None = Field(None, max_length=320)  # a new address is unverified until confirmed again
+    email: str | None = Field(None, max_length=320, description=(
+        "A new login address. It waits as pendingEmail until confirmed with a verification token. The "
+        "customer's own token must give currentPassword with it; an admin or a customers:credentials "
+        "service gives emailChangeReason instead."))
+    current_password: str | None = secret(max_length=PASSWORD_MAX, default=None)
+    email_change_reason: str | None = Field(None, min_length=OVERRIDE_REASON_LIMITS[0],
+                                            max_length=OVERRIDE_REASON_LIMITS[1])
     profile: ProfileIn | None = None
     preferences: PreferencesIn | None = None
 
 
 class ReactivateIn(Body):
-    password: str | None = Field(None, max_length=1024)  # required from the owner, not from an admin
+    # required from the owner, not from an admin
+    password: str | None = secret(max_length=PASSWORD_MAX, default=None)
 
 
 class SuspensionIn(Body):
@@ -103,13 +128,13 @@ class VerificationIn(Body):
 
 
 class ChangePasswordIn(Body):
-    current_password: str = Field(max_length=1024)
-    new_password: str = Field(max_length=1024)
+    current_password: str = secret(max_length=PASSWORD_MAX)
+    new_password: str = secret(max_length=PASSWORD_MAX)
 
 
 class VerifyCredentialsIn(Body):
     email: str = Field(max_length=320)
-    password: str = Field(max_length=1024)
+    password: str = secret(max_length=PASSWORD_MAX)
     client_address: IPvAnyAddress | None = None  # the end user's IP address, as the auth service saw it
 
 
@@ -128,6 +153,19 @@ class AddressIn(Body):
     phone: str | None = Field(None, max_length=ADDRESS_LIMITS["phone"])
 
 
+class PasswordResetRequestIn(Body):
+    email: str = Field(max_length=320)
+
+
+class PasswordResetIn(Body):
+    token: str = secret(max_length=TOKEN_MAX_LENGTH)
+    new_password: str = secret(max_length=PASSWORD_MAX)
+
+
+class EmailConfirmationIn(Body):
+    token: str = secret(max_length=TOKEN_MAX_LENGTH)
+
+
 class SegmentOverrideIn(Body):
     tier: Tier | None = None
     segment: Segment | None = None
@@ -137,6 +175,12 @@ class SegmentOverrideIn(Body):
 # -- responses ---------------------------------------------------------------------------------------
 class CustomerData(BaseModel):
     customer: CustomerRepresentation
+
+
+class IssuedTokenData(BaseModel):
+    token: str = Field(description="shown once; only its SHA-256 is kept")
+    expiresAt: str
+    email: str | None = Field(None, description="email verification: the address to send the link to")
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -175,5 +219,5 @@ def json_response(data: dict[str, Any], *, status_code: int = 200,
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 412, 413, 429, 500, 503)
+    status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 412, 413, 422, 429, 500, 503)
 }

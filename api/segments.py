@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from actors import interface as methods
 from actors import messages as m
 from actors.client import ActorUnavailable
 from api.access import Admin, AdminCustomer, ReadCustomer
@@ -40,7 +41,7 @@ async def override_segment(access: AdminCustomer, body: SegmentOverrideIn, actor
     if body.tier is None and body.segment is None:
         raise invalid("tier", "give a tier, a segment, or both")
     try:
-        result = await actors.override_segment(access.customer_id, m.OverrideSegment(
+        result = await actors.call(access.customer_id, methods.OVERRIDE_SEGMENT, m.OverrideSegment(
             tier=body.tier, segment=body.segment, reason=body.reason, set_by=access.principal.subject,
             origin=origin))
     except ActorUnavailable as exc:
@@ -52,8 +53,8 @@ async def override_segment(access: AdminCustomer, body: SegmentOverrideIn, actor
                summary="Clear a manual override: the computed tier and segment apply again (admin)")
 async def clear_override(access: AdminCustomer, actors: Actors, origin: Origin) -> dict[str, Any]:
     try:
-        result = await actors.clear_override(access.customer_id, m.ClearOverride(set_by=access.principal.subject,
-                                                                                 origin=origin))
+        result = await actors.call(access.customer_id, methods.CLEAR_OVERRIDE,
+                                   m.ClearOverride(set_by=access.principal.subject, origin=origin))
     except ActorUnavailable as exc:
         raise segment_update_failed() from exc
     return envelope({"segment": result.segment})

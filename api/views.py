@@ -9,8 +9,9 @@ from typing import Any
 
 from fastapi import Response
 
+from actors import interface as methods
 from actors.client import CustomerActorClient
-from actors.messages import CustomerView
+from actors.messages import QUERY, CustomerView
 from api.schemas import json_response
 from domain.clock import parse_iso
 from domain.segmentation import days_since
@@ -27,15 +28,19 @@ def customer_response(view: CustomerView | Mapping[str, Any], *, status_code: in
 
 async def customer_view(cache: ViewCache, actors: CustomerActorClient, customer_id: str) -> Mapping[str, Any]:
     """The customer view as JSON: the cached one as cached (the actor wrote it from the same model)."""
-    cached = await cache.get_profile(customer_id)
-    return cached if cached is not None else (await actors.get(customer_id)).model_dump(mode="json")
+    cached: Mapping[str, Any] | None = await cache.get_profile(customer_id)
+    if cached is None:
+        cached = (await actors.call(customer_id, methods.GET, QUERY)).model_dump(mode="json")
+    return cached
 
 
 async def segment_view(cache: ViewCache, actors: CustomerActorClient, customer_id: str,
                        now: datetime) -> dict[str, Any]:
     """The segment view; daysSinceLastOrder is counted now, whenever the view was cached."""
     cached = await cache.get_segment(customer_id)
-    view = dict(cached) if cached is not None else (await actors.get_segment(customer_id)).segment
+    if cached is None:
+        cached = (await actors.call(customer_id, methods.GET_SEGMENT, QUERY)).segment
+    view = dict(cached)
     metrics = view["metrics"]
     metrics["daysSinceLastOrder"] = days_since(parse_iso(metrics["lastOrderDate"]), now)
     return view
@@ -43,4 +48,6 @@ async def segment_view(cache: ViewCache, actors: CustomerActorClient, customer_i
 
 async def address_book(cache: ViewCache, actors: CustomerActorClient, customer_id: str) -> list[dict[str, Any]]:
     cached = await cache.get_addresses(customer_id)
-    return list(cached) if cached is not None else (await actors.list_addresses(customer_id)).addresses
+    if cached is not None:
+        return list(cached)
+    return (await actors.call(customer_id, methods.LIST_ADDRESSES, QUERY)).addresses

@@ -21,7 +21,9 @@ from domain.errors import DomainError, ErrorCode, invalid
 from domain.events import (
     CustomerCreated,
     CustomerDeactivated,
+    CustomerEmailChangeRequested,
     CustomerErased,
+    CustomerPasswordReset,
     CustomerProfileUpdated,
     CustomerReactivated,
     CustomerSegmentChanged,
@@ -31,6 +33,7 @@ from domain.events import (
     Event,
 )
 from domain.segmentation import Override, SegmentState, Tier
+from domain.tokens import IssuedToken, TokenPurpose, TokenRedemption
 
 ORDER_COMPLETED_TOPIC = "orders.order.completed"
 POINTS_EARNED_TOPIC = "loyalty.points.earned"
@@ -70,6 +73,9 @@ class Change:
     erasure: bool = False
     # Every open session of the customer ends with the change (password change, deactivation, erasure).
     revokes_sessions: bool = False
+    token_issued: IssuedToken | None = None  # replaces the customer's live token of its purpose
+    token_redeemed: TokenRedemption | None = None  # checked and deleted with the change, or nothing is written
+    tokens_revoked: tuple[TokenPurpose, ...] = ()
 
     @property
     def customer_id(self) -> str:
@@ -123,17 +129,63 @@ class CustomerAggregate:
                               f"If-Match {if_match} does not match the current ETag {self.customer.etag}")
 
     def update_profile(self, *, profile: dict[str, Any], preferences: dict[str, Any], source: str,
-                       if_match: str | None, now: datetime, email: str | None = None) -> Change | None:
-        """A partial update; None when it changes nothing."""
+                       if_match: str | None, now: datetime, email: str | None = None,
+                       email_change_reason: str | None = None) -> Change | None:
+        """A partial update; None when it changes nothing. A new email address waits for verification
+        (`Customer.update`); its request is announced, so the current address hears of it."""
         self.check_etag(if_match)
         updated, consents, changed = self.customer.update(profile=profile, preferences=preferences, now=now,
                                                           source=source, email=email)
         if not changed:
             return None
-        event = CustomerProfileUpdated(self.id, changed_fields=tuple(changed), version=updated.version)
-        return Change(self, replace(self, customer=updated), now,
-                      Activity("profile_updated", {"changedFields": changed}, now),
-                      events=(event,), consents=tuple(consents))
+        events: tuple[Event, ...] = (CustomerProfileUpdated(self.id, changed_fields=tuple(changed),
+                                                            version=updated.version),)
+        revoked: tuple[TokenPurpose, ...] = ()
+        activity: dict[str, Any] = {"changedFields": changed}
+        if "pendingEmail" in changed:
+            revoked = (TokenPurpose.EMAIL_VERIFICATION,)  # a token for the previous address is void
+            if email_change_reason is not None:
+                activity["emailChangeReason"] = email_change_reason
+            if updated.pending_email is not None:
+                events += (CustomerEmailChangeRequested(self.id, current_email=self.customer.email,
+                                                        new_email=updated.pending_email, requested_at=now),)
+        return Change(self, replace(self, customer=updated), now, Activity("profile_updated", activity, now),
+                      events=events, consents=tuple(consents), tokens_revoked=revoked)
+
+    def confirm_email(self, redemption: TokenRedemption) -> Change:
+        """A verification token redeemed (`Customer.email_confirmed`)."""
+        assert redemption.email is not None, "a verification token names its address"
+        now = redemption.at
+        confirmed = self.customer.email_confirmed(redemption.email, now)
+        events: tuple[Event, ...] = (CustomerVerified(self.id, channel="email", verified_at=now),)
+        if confirmed.email != self.customer.email:
+            events = (CustomerProfileUpdated(self.id, changed_fields=("email", "pendingEmail"),
+                                             version=confirmed.version), *events)
+        return Change(self, replace(self, customer=confirmed), now,
+                      Activity("email_verified", {"changed": confirmed.email != self.customer.email}, now),
+                      events=events, token_redeemed=redemption)
+
+    def email_verification_issued(self, *, token_hash: bytes, expires_at: datetime, now: datetime) -> Change:
+        """A verification token for the address waiting to be confirmed; it replaces any earlier one."""
+        token = IssuedToken(TokenPurpose.EMAIL_VERIFICATION, token_hash, expires_at,
+                            email=self.customer.verification_target())
+        return Change(self, self, now, Activity("email_verification_requested", {}, now), token_issued=token)
+
+    def password_reset_requested(self, *, token_hash: bytes, expires_at: datetime, now: datetime) -> Change | None:
+        """A reset token, for an active customer only (None otherwise: nothing is stored, and the caller's
+        answer is the same, so it does not tell an inactive account from a missing one)."""
+        if self.customer.status is not Status.ACTIVE:
+            return None
+        return Change(self, self, now, Activity("password_reset_requested", {}, now),
+                      token_issued=IssuedToken(TokenPurpose.PASSWORD_RESET, token_hash, expires_at))
+
+    def password_reset(self, *, redemption: TokenRedemption, password_hash: str) -> Change:
+        """A reset token redeemed: the new password, every session ended, the reset announced."""
+        self.customer.require_active()
+        now = redemption.at
+        return Change(self, self, now, Activity("password_reset", {}, now), password_hash=password_hash,
+                      events=(CustomerPasswordReset(self.id, reset_at=now),), token_redeemed=redemption,
+                      revokes_sessions=True)
 
     def deactivate(self, now: datetime) -> Change | None:
         """Idempotent: None when the customer is inactive already."""
@@ -183,7 +235,7 @@ class CustomerAggregate:
         """The representation does not show the password, so the version stays."""
         self.customer.require_active()
         return Change(self, self, now, Activity("password_changed", {}, now), password_hash=password_hash,
-                      revokes_sessions=True)
+                      revokes_sessions=True, tokens_revoked=(TokenPurpose.PASSWORD_RESET,))
 
     # -- segmentation ---------------------------------------------------------------------------------
     def _with_segment(self, segment: SegmentState, *, reason: str, activity: Activity | None, now: datetime,

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain.clock import iso, parse_iso
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError, ErrorCode, invalid_token
 from domain.validation import GENDERS, PROFILE_LIMITS, FieldChecks, check_email
 
 
@@ -105,6 +105,8 @@ class Customer:
     phone_verified: bool = False
     version: int = 1
     consent_history: tuple[ConsentChange, ...] = field(default=())
+    # A new address waiting for its verification; the login stays `email` until it is confirmed.
+    pending_email: str | None = None
 
     @classmethod
     def register(cls, *, customer_id: str, email: str, profile: dict[str, Any], preferences: dict[str, Any],
@@ -131,26 +133,52 @@ class Customer:
     def update(self, *, profile: dict[str, Any], preferences: dict[str, Any], now: datetime,
                source: str, email: str | None = None) -> tuple[Customer, list[ConsentChange], list[str]]:
         """Partial update. Returns the new customer, consent changes, and the fields that changed. A new
-        email address or phone number is not verified, whatever the old one was."""
+        email address does not replace the login: it waits as `pendingEmail` until confirmed
+        (`email_confirmed`); asking for the current address again cancels a pending change. A new phone
+        number is not verified, whatever the old one was."""
         self.require_active()
-        new_email = self.email if email is None else check_email(email)
+        pending = self.pending_email
+        if email is not None:
+            requested = check_email(email)
+            pending = None if requested == self.email else requested
         new_profile = {**self.profile, **profile}
         new_preferences = merge_preferences(self.preferences, preferences)
         checks = FieldChecks()
         check_profile(new_profile, now.date(), checks)
         check_preferences(new_preferences, checks)
         checks.raise_if_any()
-        changed = ["email"] if new_email != self.email else []
+        changed = ["pendingEmail"] if pending != self.pending_email else []
         changed += [f"profile.{k}" for k in PROFILE_KEYS if new_profile.get(k) != self.profile.get(k)]
         changed += _changed_preference_paths(self.preferences, new_preferences)
         if not changed:
             return self, [], []
         consents = consent_changes(self.preferences, new_preferences, source=source, at=now)
-        updated = replace(self, email=new_email, profile=new_profile, preferences=new_preferences, updated_at=now,
-                          version=self.version + 1, consent_history=self.consent_history + tuple(consents),
-                          email_verified=self.email_verified and "email" not in changed,
+        updated = replace(self, pending_email=pending, profile=new_profile, preferences=new_preferences,
+                          updated_at=now, version=self.version + 1,
+                          consent_history=self.consent_history + tuple(consents),
                           phone_verified=self.phone_verified and "profile.phone" not in changed)
         return updated, consents, changed
+
+    def verification_target(self) -> str:
+        """The address a verification token is for: a pending change, else the login if unverified."""
+        self.require_active()
+        if self.pending_email is not None:
+            return self.pending_email
+        if not self.email_verified:
+            return self.email
+        raise DomainError(ErrorCode.NOTHING_TO_VERIFY, "the email address is verified and no change is pending")
+
+    def email_confirmed(self, email: str, now: datetime) -> Customer:
+        """A verification token for `email` redeemed: a pending address becomes the login, verified; the
+        login itself becomes verified. A token for any other address is refused: a newer change has
+        superseded it."""
+        self.require_active()
+        if email == self.pending_email:
+            return replace(self, email=email, pending_email=None, email_verified=True, updated_at=now,
+                           version=self.version + 1)
+        if email == self.email and not self.email_verified:
+            return replace(self, email_verified=True, updated_at=now, version=self.version + 1)
+        raise invalid_token()
 
     def _moved(self, to: Status, *, allowed_from: frozenset[Status], action: str, now: datetime) -> Customer:
         if self.status not in allowed_from:
@@ -207,6 +235,7 @@ class Customer:
             "status": self.status.value,
             "emailVerified": self.email_verified,
             "phoneVerified": self.phone_verified,
+            "pendingEmail": self.pending_email,
             "registrationDate": iso(self.registration_date),
             "lastLoginAt": iso(self.last_login_at),
             "createdAt": iso(self.created_at),
@@ -238,6 +267,7 @@ class Customer:
             email_verified=state.get("emailVerified", False),
             phone_verified=state.get("phoneVerified", False),
             version=state.get("version", 1),
+            pending_email=state.get("pendingEmail"),
             consent_history=tuple(
                 ConsentChange(c["channel"], c["granted"], c["source"], required_time_of(c["recordedAt"]))
                 for c in state.get("consentHistory", [])

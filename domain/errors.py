@@ -30,6 +30,11 @@ class ErrorCode(Enum):
     TOO_MANY_LOGIN_ATTEMPTS = ("TOO_MANY_LOGIN_ATTEMPTS", 429)
     RATE_LIMITED = ("RATE_LIMITED", 429)
     SESSION_NOT_FOUND = ("SESSION_NOT_FOUND", 404)
+    # A reset or verification token that is unknown, used, superseded or expired: one answer for all.
+    INVALID_TOKEN = ("INVALID_TOKEN", 400)
+    NOTHING_TO_VERIFY = ("NOTHING_TO_VERIFY", 409)
+    # The Idempotency-Key was used before with another request.
+    IDEMPOTENCY_KEY_REUSED = ("IDEMPOTENCY_KEY_REUSED", 422)
     ROUTE_NOT_FOUND = ("ROUTE_NOT_FOUND", 404)
     METHOD_NOT_ALLOWED = ("METHOD_NOT_ALLOWED", 405)
     SERVICE_UNAVAILABLE = ("SERVICE_UNAVAILABLE", 503)
@@ -80,6 +85,10 @@ class DomainError(Exception):
 
 def not_found(customer_id: str) -> DomainError:
     return DomainError(ErrorCode.CUSTOMER_NOT_FOUND, f"customer {customer_id} does not exist")
+
+
+def invalid_token() -> DomainError:
+    return DomainError(ErrorCode.INVALID_TOKEN, "the token is invalid, used or expired")
 
 
 def invalid(field_name: str, message: str) -> DomainError:

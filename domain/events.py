@@ -112,6 +112,34 @@ class CustomerVerified(Event):
 
 
 @dataclass(frozen=True)
+class CustomerEmailChangeRequested(Event):
+    """A new address waits for confirmation: the notification service mails a verification link to the
+    new address and tells the current one, whose owner may not be the one asking."""
+
+    topic: ClassVar[str] = "customers.customer.email_change_requested"
+    event_type: ClassVar[str] = "CustomerEmailChangeRequested"
+    current_email: str
+    new_email: str
+    requested_at: datetime
+
+    def data(self) -> dict[str, Any]:
+        return {"customerId": self.customer_id, "currentEmail": self.current_email, "newEmail": self.new_email,
+                "requestedAt": iso(self.requested_at)}
+
+
+@dataclass(frozen=True)
+class CustomerPasswordReset(Event):
+    """The password was set with a reset token, and every session ended. No secret travels here."""
+
+    topic: ClassVar[str] = "customers.customer.password_reset"
+    event_type: ClassVar[str] = "CustomerPasswordReset"
+    reset_at: datetime
+
+    def data(self) -> dict[str, Any]:
+        return {"customerId": self.customer_id, "resetAt": iso(self.reset_at)}
+
+
+@dataclass(frozen=True)
 class CustomerErased(Event):
     """GDPR erasure: downstream services must delete or anonymise what they hold for this customer."""
 
@@ -157,4 +185,5 @@ def envelope(event: Event, *, event_id: str, timestamp: datetime, correlation_id
 
 PUBLISHED_TOPICS = (CustomerCreated.topic, CustomerProfileUpdated.topic, CustomerDeactivated.topic,
                     CustomerReactivated.topic, CustomerSuspended.topic, CustomerSuspensionLifted.topic,
-                    CustomerVerified.topic, CustomerErased.topic, CustomerSegmentChanged.topic)
+                    CustomerVerified.topic, CustomerErased.topic, CustomerSegmentChanged.topic,
+                    CustomerEmailChangeRequested.topic, CustomerPasswordReset.topic)

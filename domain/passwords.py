@@ -15,9 +15,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """False for a wrong password; None (no account) costs the same work as a wrong one and is False."""
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher.verify(_DUMMY_HASH if password_hash is None else password_hash, password) \
+            and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -26,6 +28,3 @@ def needs_rehash(password_hash: str) -> bool:
     """True when the hash was made with other argon2 parameters than today's."""
     return _hasher.check_needs_rehash(password_hash)
 
-
-def burn_verification_time(password: str) -> None:
-    verify_password(_DUMMY_HASH, password)

@@ -32,10 +32,11 @@ from domain.addresses import Address, AddressBook
 from domain.aggregate import Change, CustomerAggregate, Receipt
 from domain.clock import iso
 from domain.customer import ConsentChange, Customer, Status
-from domain.errors import DomainError, ErrorCode, not_found
+from domain.errors import DomainError, ErrorCode, invalid_token, not_found
 from domain.events import Event, envelope
 from domain.ids import address_id_of, address_uuid, customer_id_of, customer_uuid
 from domain.segmentation import SegmentState
+from domain.tokens import IssuedToken, TokenPurpose, TokenRedemption
 from persistence.statements import MATCH, insert, update
 
 OUTBOX_CHANNEL = "outbox"  # what migration 0009's trigger notifies at each COMMIT that wrote outbox rows
@@ -62,11 +63,19 @@ class DuplicateEvent:
 
 
 @dataclass(frozen=True)
-class AlreadyAnswered:
-    """The command's request id was committed before (a retry): nothing was written; `reply` is the first
-    attempt's answer."""
+class RecordedReply:
+    """A committed command's answer, and the fingerprint of the request that had it (Idempotency-Key)."""
 
     reply: dict[str, Any]
+    fingerprint: str | None
+
+
+@dataclass(frozen=True)
+class AlreadyAnswered:
+    """The command's request id was committed before (a retry): nothing was written; `first` is the first
+    attempt's answer."""
+
+    first: RecordedReply
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,16 @@ class Credentials:
     customer_id: str
     password_hash: str
     status: Status
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    """Whose token a presented token is, the address a verification token confirms, and whether it was
+    redeemed already (then only a retry of that redemption, under its Idempotency-Key, can use it)."""
+
+    customer_id: str
+    email: str | None
+    redeemed: bool
 
 
 def key_of(customer_id: str) -> uuid.UUID:
@@ -206,7 +225,7 @@ class Store:
 
     # -- the write path ---------------------------------------------------------------------------------
     async def commit(self, change: Change, origin: Origin, *,
-                     reply: tuple[str, dict[str, Any]] | None = None) -> CommitOutcome:
+                     reply: tuple[str, RecordedReply] | None = None) -> CommitOutcome:
         """Writes the change in one transaction, with `reply` (request id, answer) when the command has a
         request id, or nothing: see CommitOutcome. StoreUnavailable when PostgreSQL failed (nothing
         written), CommitOutcomeUnknown when the connection was lost at COMMIT."""
@@ -274,6 +293,21 @@ class Store:
             return None
         return Credentials(customer_id_of(row["id"]), row["password_hash"], Status(row["status"]))
 
+    async def token_owner(self, token: bytes, purpose: TokenPurpose, *, now: datetime) -> TokenOwner | None:
+        """The customer whose token of `purpose` has this hash: unexpired, or redeemed (and not pruned)."""
+        async with self.connection() as conn:
+            row = await conn.fetchrow("SELECT customer_id, email, redeemed_at FROM customer_tokens "
+                                      "WHERE token_hash = $1 AND purpose = $2 "
+                                      "AND (expires_at > $3 OR redeemed_at IS NOT NULL)", token, purpose.value, now)
+        if row is None:
+            return None
+        return TokenOwner(customer_id_of(row["customer_id"]), row["email"], row["redeemed_at"] is not None)
+
+    async def prune_tokens(self, *, expired_before: datetime) -> int:
+        async with self.connection() as conn:
+            status: str = await conn.execute("DELETE FROM customer_tokens WHERE expires_at < $1", expired_before)
+        return int(status.split()[-1])
+
     async def password_hash(self, customer_id: str) -> str | None:
         async with self.connection() as conn:
             value = await conn.fetchval("SELECT password_hash FROM customers WHERE id = $1", key_of(customer_id))
@@ -285,7 +319,7 @@ class Store:
             await conn.execute("UPDATE customer_segments SET next_review_at = $2 WHERE customer_id = $1",
                                key_of(customer_id), at)
 
-    async def recorded_reply(self, customer_id: str, request_id: str) -> dict[str, Any] | None:
+    async def recorded_reply(self, customer_id: str, request_id: str) -> RecordedReply | None:
         """The answer a committed command gave, if `request_id` was committed for the customer."""
         async with self.connection() as conn:
             return await _reply_of(conn, customer_id, request_id)
@@ -318,7 +352,7 @@ class Store:
 # -- what one change writes --------------------------------------------------------------------------------
 CUSTOMER_COLUMNS = ("id, email, first_name, last_name, date_of_birth, gender, phone, avatar_url, status, "
                     "email_verified, phone_verified, preferences, registration_date, last_login_at, created_at, "
-                    "updated_at, version")
+                    "updated_at, version, pending_email")
 SEGMENT_COLUMNS = ("tier, segment, loyalty_points, total_spent, order_count, last_order_date, qualifications, "
                    "tier_achieved_at, segment_achieved_at, updated_at, computed_tier, computed_segment, override, "
                    "recent_orders, other_currencies")
@@ -326,10 +360,12 @@ ADDRESS_SELECT = "id, type, is_default, " + ", ".join(ADDRESS_COLUMNS.values()) 
 
 
 async def _write(conn: asyncpg.Connection, change: Change, origin: Origin, source: str,
-                 reply: tuple[str, dict[str, Any]] | None) -> None:
+                 reply: tuple[str, RecordedReply] | None) -> None:
     """Every statement of the change, in its transaction; _Refused ends it with nothing written."""
     if change.receipt is not None and not await _first_receipt(conn, change.customer_id, change.receipt):
         raise _Refused(DuplicateEvent())
+    if change.token_redeemed is not None:
+        await _redeem(conn, change.customer_id, change.token_redeemed)
     customer_id, after = change.customer_id, change.after
     if change.before is None:
         assert change.password_hash is not None, "a registration carries the password hash"
@@ -345,6 +381,11 @@ async def _write(conn: asyncpg.Connection, change: Change, origin: Origin, sourc
         await _save_segment(conn, customer_id, after.segment)
     if change.addresses_changed and not change.erasure:
         await _save_address_book(conn, customer_id, after.addresses)
+    if change.tokens_revoked and not change.erasure:
+        await conn.execute("DELETE FROM customer_tokens WHERE customer_id = $1 AND purpose = ANY($2)",
+                           key_of(customer_id), [p.value for p in change.tokens_revoked])
+    if change.token_issued is not None:
+        await _issue(conn, customer_id, change.token_issued, at=change.at)
     if change.consents:
         await _add_consents(conn, customer_id, change.consents)
     if change.activity is not None:
@@ -354,20 +395,42 @@ async def _write(conn: asyncpg.Connection, change: Change, origin: Origin, sourc
         await _record_reply(conn, customer_id, *reply)
 
 
-async def _record_reply(conn: asyncpg.Connection, customer_id: str, request_id: str, reply: dict[str, Any]) -> None:
+async def _record_reply(conn: asyncpg.Connection, customer_id: str, request_id: str, reply: RecordedReply) -> None:
     status = await conn.execute(
-        "INSERT INTO actor_replies (customer_id, request_id, reply) VALUES ($1, $2, $3) "
-        "ON CONFLICT (customer_id, request_id) DO NOTHING", key_of(customer_id), request_id, json.dumps(reply))
+        "INSERT INTO actor_replies (customer_id, request_id, reply, fingerprint) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (customer_id, request_id) DO NOTHING", key_of(customer_id), request_id,
+        json.dumps(reply.reply), reply.fingerprint)
     if status != "INSERT 0 1":
         first = await _reply_of(conn, customer_id, request_id)
         assert first is not None, "the conflicting row is there: it was committed before this transaction"
         raise _Refused(AlreadyAnswered(first))
 
 
-async def _reply_of(conn: asyncpg.Connection, customer_id: str, request_id: str) -> dict[str, Any] | None:
-    reply = await conn.fetchval("SELECT reply FROM actor_replies WHERE customer_id = $1 AND request_id = $2",
-                                key_of(customer_id), request_id)
-    return None if reply is None else dict(json.loads(reply))
+async def _reply_of(conn: asyncpg.Connection, customer_id: str, request_id: str) -> RecordedReply | None:
+    row = await conn.fetchrow("SELECT reply, fingerprint FROM actor_replies "
+                              "WHERE customer_id = $1 AND request_id = $2", key_of(customer_id), request_id)
+    return None if row is None else RecordedReply(dict(json.loads(row["reply"])), row["fingerprint"])
+
+
+async def _redeem(conn: asyncpg.Connection, customer_id: str, redemption: TokenRedemption) -> None:
+    """Marks the customer's token redeemed if it is the one presented, unredeemed, unexpired and
+    (verification) for the same address; otherwise the change is refused with INVALID_TOKEN and nothing
+    is written. Two redemptions of one token cannot both mark it: the second finds it redeemed."""
+    status = await conn.execute(
+        "UPDATE customer_tokens SET redeemed_at = $4 WHERE customer_id = $1 AND purpose = $2 AND token_hash = $3 "
+        "AND expires_at > $4 AND redeemed_at IS NULL AND email IS NOT DISTINCT FROM $5",
+        key_of(customer_id), redemption.purpose.value, redemption.token_hash, redemption.at, redemption.email)
+    if status != "UPDATE 1":
+        raise invalid_token()
+
+
+async def _issue(conn: asyncpg.Connection, customer_id: str, token: IssuedToken, *, at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO customer_tokens (customer_id, purpose, token_hash, email, expires_at, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (customer_id, purpose) DO UPDATE SET "
+        "token_hash = EXCLUDED.token_hash, email = EXCLUDED.email, expires_at = EXCLUDED.expires_at, "
+        "created_at = EXCLUDED.created_at, redeemed_at = NULL",
+        key_of(customer_id), token.purpose.value, token.token_hash, token.email, token.expires_at, at)
 
 
 async def _first_receipt(conn: asyncpg.Connection, customer_id: str, receipt: Receipt) -> bool:
@@ -395,7 +458,8 @@ async def _first_receipt(conn: asyncpg.Connection, customer_id: str, receipt: Re
 
 # What a change writes to each table, one list of columns per statement (persistence.statements).
 CUSTOMER_FIELDS = ("email", "first_name", "last_name", "date_of_birth", "gender", "phone", "avatar_url", "preferences",
-                   "status", "last_login_at", "updated_at", "version", "email_verified", "phone_verified")
+                   "status", "last_login_at", "updated_at", "version", "email_verified", "phone_verified",
+                   "pending_email")
 INSERT_CUSTOMER = insert("customers", ("id", "password_hash", "registration_date", "created_at", *CUSTOMER_FIELDS))
 UPDATE_CUSTOMER = update("customers", CUSTOMER_FIELDS, where=("id", "version"))
 SAVE_SEGMENT = insert("customer_segments", (
@@ -416,7 +480,8 @@ def _customer_fields(customer: Customer) -> dict[str, Any]:
             "phone": p.get("phone"), "avatar_url": p.get("avatar"), "preferences": json.dumps(customer.preferences),
             "status": customer.status.value, "last_login_at": customer.last_login_at,
             "updated_at": customer.updated_at, "version": customer.version,
-            "email_verified": customer.email_verified, "phone_verified": customer.phone_verified}
+            "email_verified": customer.email_verified, "phone_verified": customer.phone_verified,
+            "pending_email": customer.pending_email}
 
 
 async def _insert_customer(conn: asyncpg.Connection, customer: Customer, password_hash: str) -> None:
@@ -449,7 +514,7 @@ async def _anonymise(conn: asyncpg.Connection, customer_id: str, erased: Custome
         UPDATE customers SET email = 'erased+' || replace(id::text, '-', '') || '@erased.invalid',
             password_hash = 'erased', first_name = NULL, last_name = NULL, date_of_birth = NULL,
             gender = NULL, phone = NULL, avatar_url = NULL, preferences = '{}', last_login_at = NULL,
-            status = 'deleted', email_verified = FALSE, phone_verified = FALSE, erased_at = $2,
+            status = 'deleted', email_verified = FALSE, phone_verified = FALSE, pending_email = NULL, erased_at = $2,
             updated_at = $2, version = $3
         WHERE id = $1
         """,
@@ -458,6 +523,7 @@ async def _anonymise(conn: asyncpg.Connection, customer_id: str, erased: Custome
     await conn.execute("DELETE FROM customer_addresses WHERE customer_id = $1", key)
     await conn.execute("DELETE FROM customer_consents WHERE customer_id = $1", key)
     await conn.execute("DELETE FROM actor_replies WHERE customer_id = $1", key)  # they hold customer views
+    await conn.execute("DELETE FROM customer_tokens WHERE customer_id = $1", key)  # no reset after erasure
     await conn.execute("UPDATE customer_activities SET activity_data = '{}', session_id = NULL, ip_address = NULL, "
                        "user_agent = NULL WHERE customer_id = $1", key)
     # The events already written keep their envelope (ids, order) but lose what they said about the
@@ -554,6 +620,7 @@ def _customer_from_row(row: asyncpg.Record, consents: Sequence[asyncpg.Record]) 
         email_verified=row["email_verified"],
         phone_verified=row["phone_verified"],
         version=row["version"],
+        pending_email=row["pending_email"],
         consent_history=tuple(ConsentChange(c["channel"], c["granted"], c["source"], c["recorded_at"])
                               for c in consents),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiohttp
 from redis.asyncio import Redis
@@ -72,13 +73,20 @@ async def bootstrap(settings: Settings) -> Container:
         login_throttle=LoginThrottle(redis, max_per_account=settings.login_max_failures,
                                      max_per_client=settings.login_max_attempts_per_client,
                                      window_seconds=settings.login_failure_window),
+        reset_throttle=LoginThrottle(redis, max_per_account=settings.password_reset_max_per_account,
+                                     max_per_client=settings.password_reset_max_per_caller,
+                                     window_seconds=settings.password_reset_window, name="password-resets"),
         hashing=hashing,
         upstream=UpstreamClient(http, settings.dapr_url, redis, timeout_ms=settings.dependency_timeout_ms,
                                 cache_ttl=settings.upstream_cache_ttl),
         sidecar=DaprHealth(http, settings.dapr_url),
         policy=ApiPolicy(password_min_length=settings.password_min_length,
                          order_service_app_id=settings.order_service_app_id,
-                         loyalty_service_app_id=settings.loyalty_service_app_id, clock=settings.clock),
+                         loyalty_service_app_id=settings.loyalty_service_app_id, clock=settings.clock,
+                         password_reset_token_ttl=timedelta(seconds=settings.password_reset_token_ttl),
+                         email_verification_token_ttl=timedelta(seconds=settings.email_verification_token_ttl),
+                         password_reset_response_floor=timedelta(
+                             milliseconds=settings.password_reset_response_floor_ms)),
     )
     pubsub_redis = redis if settings.pubsub_redis_url is None else Redis.from_url(settings.pubsub_redis_url)
     actor = ActorDependencies(turn=TurnDependencies(records=store, views=cache, sessions=sessions,

@@ -3,7 +3,8 @@
 - Monthly partitions of customer_activities for this month and the next.
 - The segment sweep: customers whose next segment boundary has passed get their actor's
   review_segment called, catching anything a reminder missed.
-- Outbox rows published more than OUTBOX_RETENTION_DAYS ago are deleted.
+- Outbox rows published more than OUTBOX_RETENTION_DAYS ago are deleted, actor answers older than the
+  Idempotency-Key window, and expired reset and verification tokens.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from actors import interface as methods
 from actors.client import ActorUnavailable, CustomerActorClient
+from actors.messages import QUERY
+from api.idempotency import IDEMPOTENCY_WINDOW
 from domain.clock import Clock
 from domain.errors import DomainError
 from persistence.outbox import Outbox
@@ -42,9 +46,12 @@ class Maintenance:
                 await self.sweep_segments()
                 if pruned := await self._outbox.prune(published_before=self._clock.now() - self._outbox_retention):
                     log.info("pruned %d published outbox row(s)", pruned)
-                # Retries come within minutes; a day covers a long outage.
-                if pruned := await self._store.prune_replies(before=self._clock.now() - timedelta(days=1)):
+                # daprd's retries come within minutes; clients' Idempotency-Keys are honoured for a day.
+                if pruned := await self._store.prune_replies(before=self._clock.now() - IDEMPOTENCY_WINDOW):
                     log.info("pruned %d actor reply row(s)", pruned)
+                # Kept past their expiry for the window, so a retried redemption is answered as the first.
+                if pruned := await self._store.prune_tokens(expired_before=self._clock.now() - IDEMPOTENCY_WINDOW):
+                    log.info("pruned %d expired token(s)", pruned)
             except StoreUnavailable as exc:
                 log.warning("maintenance skipped, database unavailable: %s", exc)
 
@@ -54,7 +61,7 @@ class Maintenance:
         reviewed = 0
         for customer_id in due:
             try:
-                await self._actors.review_segment(customer_id)
+                await self._actors.call(customer_id, methods.REVIEW_SEGMENT, QUERY)
                 reviewed += 1
             except (DomainError, ActorUnavailable) as exc:
                 log.warning("segment sweep: %s not reviewed: %s", customer_id, exc)

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     password_hash_concurrency: int = Field(default=2, ge=1)
     password_hash_wait_ms: int = Field(default=2000, ge=0)
     max_body_bytes: int = 64 * 1024
+    # Account self-service (issue 21). Token lifetimes in seconds; a reset request is answered no sooner
+    # than the floor after it arrived, whether or not the email has an account (see api/password_reset.py).
+    password_reset_token_ttl: int = Field(default=1800, ge=60)
+    email_verification_token_ttl: int = Field(default=86400, ge=60)
+    password_reset_response_floor_ms: int = Field(default=250, ge=0)
+    password_reset_max_per_account: int = Field(default=5, ge=1)  # per email address per window
+    password_reset_max_per_caller: int = Field(default=1000, ge=1)  # per service subject per window
+    password_reset_window: int = Field(default=3600, ge=1)
 
     # Dapr. daprd sends APP_API_TOKEN on every call to the app; the app sends DAPR_API_TOKEN on every
     # call to daprd.

@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
+from actors import interface as methods
 from actors import messages as m
 from actors.client import ActorUnavailable, CustomerActorClient
 from domain.clock import Clock, iso
@@ -97,14 +98,14 @@ def _origin(event: InboundEvent[Any]) -> m.RequestOrigin:
 
 async def _order(actors: CustomerActorClient, event: OrderCompleted) -> m.EventApplied:
     data = event.data
-    return await actors.apply_order(data.customerId, m.ApplyOrder(
+    return await actors.call(data.customerId, methods.APPLY_ORDER, m.ApplyOrder(
         event_id=event.eventId, order_id=data.orderId, amount=data.amount, currency=data.currency,
         completed_at=data.completedAt, origin=_origin(event)))
 
 
 async def _points(actors: CustomerActorClient, event: PointsEarned) -> m.EventApplied:
     data = event.data
-    return await actors.apply_points(data.customerId, m.ApplyPoints(
+    return await actors.call(data.customerId, methods.APPLY_POINTS, m.ApplyPoints(
         event_id=event.eventId, points=data.points, reason=data.reason, origin=_origin(event)))
 
 

@@ -19,7 +19,7 @@ from domain.ids import customer_uuid, new_customer_id
 from domain.segmentation import Tier
 from persistence.outbox import RELAY_LOCK_ID, Outbox
 from persistence.read_models import ReadModels
-from persistence.store import COMMITTED, AlreadyAnswered, DuplicateEvent, RecordMoved, Store
+from persistence.store import COMMITTED, AlreadyAnswered, DuplicateEvent, RecordedReply, RecordMoved, Store
 
 NOW = datetime.now(UTC)
 ORIGIN = Origin("corr_it", session_id="sess_it", ip_address="127.0.0.1", user_agent="pytest")
@@ -181,13 +181,15 @@ async def test_a_command_committed_before_is_answered_with_its_first_reply_and_e
     first = customer.update_profile(profile={"firstName": "Ada"}, preferences={}, source="customer",
                                     if_match=None, now=NOW)
     assert first is not None
-    reply = {"ok": True, "value": {"customer": {"profile": {"firstName": "Ada"}}, "etag": '"2"'}}
+    reply = RecordedReply({"ok": True, "value": {"customer": {"profile": {"firstName": "Ada"}}, "etag": '"2"'}},
+                          fingerprint="f1")
     assert await store.commit(first, ORIGIN, reply=("req-1", reply)) == COMMITTED
     assert await store.recorded_reply(customer.id, "req-1") == reply
     again = first.after.update_profile(profile={"firstName": "Eve"}, preferences={}, source="customer",
                                        if_match=None, now=NOW)  # the same request decided again
     assert again is not None
-    assert await store.commit(again, ORIGIN, reply=("req-1", {"ok": True, "value": {}})) == AlreadyAnswered(reply)
+    other = RecordedReply({"ok": True, "value": {}}, fingerprint=None)
+    assert await store.commit(again, ORIGIN, reply=("req-1", other)) == AlreadyAnswered(reply)
     key = customer_uuid(customer.id)
     assert await fetchval(store, "SELECT first_name FROM customers WHERE id = $1", key) == "Ada"
     assert await store.commit(first.after.erase(NOW), ORIGIN) == COMMITTED

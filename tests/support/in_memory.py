@@ -26,6 +26,7 @@ from persistence.store import (
     CommitOutcome,
     CommitOutcomeUnknown,
     DuplicateEvent,
+    RecordedReply,
     RecordMoved,
     StoredCustomer,
     StoreUnavailable,
@@ -43,7 +44,7 @@ class InMemoryRecords:
     commits: list[tuple[Change, Origin]] = field(default_factory=list)
     next_reviews: dict[str, datetime | None] = field(default_factory=dict)
     fail_next: Exception | None = None
-    replies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    replies: dict[tuple[str, str], RecordedReply] = field(default_factory=dict)
     down: bool = False  # PostgreSQL unreachable: every call fails
     lose_next_commit_answer: bool = False  # the next commit lands, but its answer is lost with the connection
     loads: int = 0  # reads of a whole customer (an actor's activation)
@@ -64,12 +65,12 @@ class InMemoryRecords:
     async def password_hash(self, customer_id: str) -> str | None:
         return self.password_hashes.get(customer_id)
 
-    async def recorded_reply(self, customer_id: str, request_id: str) -> dict[str, Any] | None:
+    async def recorded_reply(self, customer_id: str, request_id: str) -> RecordedReply | None:
         self._reachable()
         return self.replies.get((customer_id, request_id))
 
     async def commit(self, change: Change, origin: Origin, *,
-                     reply: tuple[str, dict[str, Any]] | None = None) -> CommitOutcome:
+                     reply: tuple[str, RecordedReply] | None = None) -> CommitOutcome:
         self._reachable()
         if self.fail_next is not None:
             failure, self.fail_next = self.fail_next, None

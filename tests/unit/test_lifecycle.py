@@ -99,8 +99,10 @@ def test_verification_flags_and_what_clears_them() -> None:
     new_email = new_phone.after.update_profile(profile={}, preferences={}, source="s", if_match=None, now=NOW,
                                                email="ada.lovelace@example.com")
     assert new_email is not None
-    assert new_email.after.customer.email_verified is False
-    assert "email" in new_email.events[0].data()["changedFields"]
+    # The verified login stays until the new address is confirmed (tests/unit/test_account_recovery.py).
+    assert new_email.after.customer.email_verified is True
+    assert new_email.after.customer.pending_email == "ada.lovelace@example.com"
+    assert new_email.events[0].data()["changedFields"] == ["pendingEmail"]
 
 
 def test_a_phone_cannot_be_verified_when_there_is_none() -> None:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from actors import messages as m
 from actors.client import ActorUnavailable, CustomerActorClient
+from actors.interface import APPLY_ORDER, ActorMethod
 from domain.clock import Clock
 from domain.ids import new_customer_id
 from subscriptions.handlers import BULK_MAX_MESSAGES, DeadLetters, register_subscriptions
@@ -24,7 +25,9 @@ class Actors:
     def __init__(self) -> None:
         self.applied: list[str] = []
 
-    async def apply_order(self, customer_id: str, request: m.ApplyOrder) -> m.EventApplied:
+    async def call(self, customer_id: str, method: ActorMethod[m.ApplyOrder, m.EventApplied],
+                   request: m.ApplyOrder) -> m.EventApplied:
+        assert method is APPLY_ORDER
         if customer_id == UNAVAILABLE:
             raise ActorUnavailable("daprd did not answer")
         self.applied.append(request.event_id)

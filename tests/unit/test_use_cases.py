@@ -151,12 +151,12 @@ async def test_the_last_answers_are_kept_in_memory_and_older_ones_come_from_the_
     last = RECENT_REQUESTS_KEPT + 2
     world.records.down = True
     again_last = await actor.update(update_request(request_id=f"req-{last}", first_name=f"N{last}"))
-    assert again_last == world.records.replies[(customer_id, f"req-{last}")]
+    assert again_last == world.records.replies[(customer_id, f"req-{last}")].reply
     world.records.down = False
     # One let go from memory is answered from PostgreSQL's record of it, not applied again.
     commits = len(world.records.commits)
     again = await actor.update(update_request(request_id="req-1", first_name="N1"))
-    assert again == world.records.replies[(customer_id, "req-1")]
+    assert again == world.records.replies[(customer_id, "req-1")].reply
     assert again["value"]["customer"]["profile"]["firstName"] == "N1"
     assert len(world.records.commits) == commits
 

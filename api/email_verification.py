@@ -1,0 +1,52 @@
+"""Email verification: a token for the address waiting to be confirmed (a new account's, or a changed
+one's), issued to the trusted service that mails it, and redeemed to confirm it.
+
+The credentials side (scope customers:credentials) asks for a token when it hears of a new account
+(customers.customer.created) or an email change (customers.customer.email_change_requested), and mails
+the link to that address. Redeeming sets emailVerified; for a pending change the new address becomes
+the login only then. Tokens are single-use, expire after EMAIL_VERIFICATION_TOKEN_TTL, and are void
+once another is issued, the pending address changes again, or the customer is erased.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from actors import interface as methods
+from actors import messages as m
+from api.access import CredentialsCustomer, CredentialsService
+from api.dependencies import Actors, Origin, Policy, Records
+from api.idempotency import IdempotencyKey
+from api.schemas import ERRORS, CustomerData, EmailConfirmationIn, Envelope, IssuedTokenData, envelope
+from api.views import customer_response
+from domain.clock import iso
+from domain.errors import invalid_token
+from domain.tokens import TokenPurpose, new_token, token_hash
+
+router = APIRouter(prefix="/v1/customers", tags=["credentials"])
+
+
+@router.post("/email-verifications/confirmation", response_model=Envelope[CustomerData], responses=ERRORS,
+             summary="Confirm an email address with its verification token (scope customers:credentials)")
+async def confirm_email(body: EmailConfirmationIn, principal: CredentialsService, actors: Actors, records: Records,
+                        policy: Policy, origin: Origin, idempotency: IdempotencyKey) -> Response:
+    hashed = token_hash(body.token)
+    owner = await records.token_owner(hashed, TokenPurpose.EMAIL_VERIFICATION, now=policy.clock.now())
+    if owner is None or owner.email is None or (owner.redeemed and idempotency.key is None):
+        raise invalid_token()
+    return customer_response(await actors.call(owner.customer_id, methods.CONFIRM_EMAIL, m.ConfirmEmail(
+        token_hash=hashed.hex(), email=owner.email, origin=origin, **idempotency.command(principal, body))))
+
+
+@router.post("/{customer_id}/email-verifications", status_code=201, response_model=Envelope[IssuedTokenData],
+             responses=ERRORS, summary="An email verification token for the address waiting to be confirmed, to "
+                                       "mail to it (scope customers:credentials)")
+async def issue_email_verification(access: CredentialsCustomer, actors: Actors, policy: Policy,
+                                   origin: Origin) -> dict[str, Any]:
+    token = new_token(TokenPurpose.EMAIL_VERIFICATION)
+    expires_at = policy.clock.now() + policy.email_verification_token_ttl
+    issued = await actors.call(access.customer_id, methods.ISSUE_EMAIL_VERIFICATION, m.IssueEmailVerification(
+        token_hash=token_hash(token).hex(), expires_at=expires_at, origin=origin))
+    return envelope({"token": token, "expiresAt": iso(expires_at), "email": issued.email})
