@@ -28,13 +28,14 @@ async def verify_credentials(body: VerifyCredentialsIn, _: CredentialsService, a
                              origin: Origin) -> dict[str, Any]:
     """No timing oracle: a known email with a wrong password and an unknown email do the same work (one
     indexed read, one argon2 check, against a dummy hash when there is no account) and nothing else; only
-    a right password goes on to the customer's actor, which records the login (tests/e2e/test_timing.py)."""
+    a right password goes on to the customer's actor, which records the login (tests/security/test_timing.py)."""
     # The end user's address, as the auth service saw it; the limit per address throttles spraying.
     client = str(body.client_address) if body.client_address else None
     await throttle.attempt(account=body.email, client=client)
     credentials = await records.credentials(body.email)
-    password_hash = None if credentials is None else credentials.password_hash
-    if credentials is None or not await hashing.verify(password_hash, body.password):
+    # Checked whether or not there is an account (None: against a dummy hash): no short cut for either.
+    matches = await hashing.verify(None if credentials is None else credentials.password_hash, body.password)
+    if credentials is None or not matches:
         LOGIN_FAILURES.inc()
         raise _invalid()
     try:

@@ -5,7 +5,7 @@ No enumeration. The request is answered 202 with a token of the same shape wheth
 has an account (for none, or for an account that is not active, the token is stored nowhere and will
 never redeem), counted against the same throttles, and no sooner than PASSWORD_RESET_RESPONSE_FLOOR_MS
 after it arrived, so the actor's write for a real account does not show in the time either
-(tests/e2e/test_account_recovery.py measures it). Only a failure of the store can tell them apart: a
+(tests/security/test_timing.py measures it). Only a failure of the store can tell them apart: a
 503 says nothing was done, and it comes for an unknown address too when PostgreSQL is down.
 
 Redeeming: single-use (the token is marked in the transaction that sets the password), expired after

@@ -162,6 +162,10 @@ class PasswordResetIn(Body):
     new_password: str = secret(max_length=PASSWORD_MAX)
 
 
+class EmailVerificationIn(Body):
+    customer_id: str = Field(max_length=37, description="cust_ followed by 32 hex digits")
+
+
 class EmailConfirmationIn(Body):
     token: str = secret(max_length=TOKEN_MAX_LENGTH)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,11 +18,21 @@ from domain.aggregate import CompletedOrder, CustomerAggregate
 from domain.errors import DomainError, ErrorCode
 from domain.ids import customer_uuid, new_customer_id
 from domain.segmentation import Tier
+from domain.tokens import TokenPurpose, TokenRedemption, token_hash
 from persistence.outbox import RELAY_LOCK_ID, Outbox
 from persistence.read_models import ReadModels
-from persistence.store import COMMITTED, AlreadyAnswered, DuplicateEvent, RecordedReply, RecordMoved, Store
+from persistence.store import (
+    COMMITTED,
+    AlreadyAnswered,
+    DuplicateEvent,
+    RecordedReply,
+    RecordMoved,
+    Store,
+    TokenOwner,
+)
 
 NOW = datetime.now(UTC)
+HOUR = timedelta(hours=1)
 ORIGIN = Origin("corr_it", session_id="sess_it", ip_address="127.0.0.1", user_agent="pytest")
 
 
@@ -244,3 +255,108 @@ async def test_a_change_in_a_month_without_a_partition_creates_it_outside_its_tr
     assert await store.commit(fresh, ORIGIN) == COMMITTED
     assert await fetchval(store, f"SELECT count(*) FROM {partition} WHERE customer_id = $1",  # noqa: S608
                           customer_uuid(customer.id)) == 1
+
+
+# -- account self-service (issue 21) ---------------------------------------------------------------------
+async def test_an_address_is_claimed_once_whether_as_a_login_or_a_pending_change(store: Store) -> None:
+    ada, eve = await create(store), await create(store)
+    change = ada.update_profile(profile={}, preferences={}, source="it", if_match=None, now=NOW,
+                                email=eve.customer.email.upper())
+    assert change is not None
+    with pytest.raises(DomainError) as taken_login:  # another customer's login, whatever its case
+        await store.commit(change, ORIGIN)
+    assert taken_login.value.code is ErrorCode.EMAIL_ALREADY_EXISTS
+    wanted = f"wanted-{uuid.uuid4().hex[:8]}@example.com"
+    change = ada.update_profile(profile={}, preferences={}, source="it", if_match=None, now=NOW, email=wanted)
+    assert change is not None
+    assert await store.commit(change, ORIGIN) == COMMITTED
+    eve_change = eve.update_profile(profile={}, preferences={}, source="it", if_match=None, now=NOW, email=wanted)
+    assert eve_change is not None
+    with pytest.raises(DomainError) as taken_pending:  # another customer's pending change
+        await store.commit(eve_change, ORIGIN)
+    assert taken_pending.value.code is ErrorCode.EMAIL_ALREADY_EXISTS
+    with pytest.raises(DomainError) as registration:  # a registration meets it too
+        await create(store, wanted.capitalize())
+    assert registration.value.code is ErrorCode.EMAIL_ALREADY_EXISTS
+    loaded = await store.load_customer(ada.id)
+    assert loaded is not None
+    assert (loaded.aggregate.customer.email, loaded.aggregate.customer.pending_email) == (ada.customer.email, wanted)
+
+
+async def reset_token(store: Store, customer: CustomerAggregate, token: str, *,
+                      expires_at: datetime | None = None) -> None:
+    change = customer.password_reset_requested(token_hash=token_hash(token), expires_at=expires_at or NOW + HOUR,
+                                               now=NOW)
+    assert change is not None
+    assert await store.commit(change, ORIGIN) == COMMITTED
+
+
+def redeem(customer: CustomerAggregate, token: str, at: datetime = NOW) -> Any:
+    return customer.password_reset(redemption=TokenRedemption(TokenPurpose.PASSWORD_RESET, token_hash(token), at),
+                                   password_hash="new-hash")
+
+
+async def test_a_reset_token_redeems_once_and_only_while_it_is_the_live_unexpired_one(store: Store) -> None:
+    customer = await create(store)
+    key = customer_uuid(customer.id)
+    await reset_token(store, customer, "first")
+    await reset_token(store, customer, "second")  # supersedes the first
+    with pytest.raises(DomainError) as superseded:
+        await store.commit(redeem(customer, "first"), ORIGIN)
+    assert superseded.value.code is ErrorCode.INVALID_TOKEN
+    with pytest.raises(DomainError) as expired:
+        await store.commit(redeem(customer, "second", at=NOW + 2 * HOUR), ORIGIN)
+    assert expired.value.code is ErrorCode.INVALID_TOKEN
+    assert await fetchval(store, "SELECT password_hash FROM customers WHERE id = $1", key) == "x"
+    owner = await store.token_owner(token_hash("second"), TokenPurpose.PASSWORD_RESET, now=NOW)
+    assert owner == TokenOwner(customer.id, None, redeemed=False)
+    assert await store.commit(redeem(customer, "second"), ORIGIN) == COMMITTED
+    assert await fetchval(store, "SELECT password_hash FROM customers WHERE id = $1", key) == "new-hash"
+    with pytest.raises(DomainError) as reused:
+        await store.commit(redeem(customer, "second"), ORIGIN)
+    assert reused.value.code is ErrorCode.INVALID_TOKEN
+    # Only the hash is stored; the redeemed row says whose it was, for a retry under an Idempotency-Key.
+    assert await fetchval(store, "SELECT count(*) FROM customer_tokens WHERE token_hash = $1",
+                          b"second") == 0
+    owner = await store.token_owner(token_hash("second"), TokenPurpose.PASSWORD_RESET, now=NOW + 2 * HOUR)
+    assert owner == TokenOwner(customer.id, None, redeemed=True)
+
+
+async def test_a_password_change_and_an_erasure_void_the_tokens(store: Store) -> None:
+    customer = await create(store)
+    await reset_token(store, customer, "before-change")
+    assert await store.commit(customer.password_changed(password_hash="y", now=NOW), ORIGIN) == COMMITTED
+    assert await store.token_owner(token_hash("before-change"), TokenPurpose.PASSWORD_RESET, now=NOW) is None
+    await reset_token(store, customer, "before-erasure")
+    change = customer.update_profile(profile={}, preferences={}, source="it", if_match=None, now=NOW,
+                                     email=f"p-{uuid.uuid4().hex[:8]}@example.com")
+    assert change is not None
+    assert await store.commit(change, ORIGIN) == COMMITTED
+    assert await store.commit(change.after.erase(NOW), ORIGIN) == COMMITTED
+    key = customer_uuid(customer.id)
+    assert await fetchval(store, "SELECT count(*) FROM customer_tokens WHERE customer_id = $1", key) == 0
+    assert await fetchval(store, "SELECT pending_email FROM customers WHERE id = $1", key) is None
+
+
+async def test_a_verification_token_confirms_only_the_address_it_was_issued_for(store: Store) -> None:
+    customer = await create(store)
+    address = f"one-{uuid.uuid4().hex[:8]}@example.com"
+    change = customer.update_profile(profile={}, preferences={}, source="it", if_match=None, now=NOW, email=address)
+    assert change is not None
+    assert await store.commit(change, ORIGIN) == COMMITTED
+    pending = change.after
+    issue = pending.email_verification_issued(token_hash=token_hash("verify"), expires_at=NOW + HOUR, now=NOW)
+    assert await store.commit(issue, ORIGIN) == COMMITTED
+    owner = await store.token_owner(token_hash("verify"), TokenPurpose.EMAIL_VERIFICATION, now=NOW)
+    assert owner == TokenOwner(customer.id, address, redeemed=False)
+    presented = TokenRedemption(TokenPurpose.EMAIL_VERIFICATION, token_hash("verify"), NOW, email=address)
+    confirmed = pending.confirm_email(presented)
+    forged = replace(presented, email=f"other-{uuid.uuid4().hex[:8]}@example.com")
+    with pytest.raises(DomainError) as wrong_address:  # the store checks the address against the token's row
+        await store.commit(replace(confirmed, token_redeemed=forged), ORIGIN)
+    assert wrong_address.value.code is ErrorCode.INVALID_TOKEN
+    assert await store.commit(confirmed, ORIGIN) == COMMITTED
+    loaded = await store.load_customer(customer.id)
+    assert loaded is not None
+    assert (loaded.aggregate.customer.email, loaded.aggregate.customer.pending_email,
+            loaded.aggregate.customer.email_verified) == (address, None, True)

@@ -13,6 +13,7 @@ from tests.support.service import Service, stand_in
 
 GATEWAY_ID = "api-gateway"  # on the access-control allow-list (components/configuration.yaml)
 INTRUDER_ID = "intruder"  # a mesh member on no list
+AUTH_SERVICE_ID = "auth-service"  # admitted to the credential routes only
 
 
 def neighbour(service: Service, app_id: str) -> Iterator[DaprApp]:
@@ -25,6 +26,11 @@ def neighbour(service: Service, app_id: str) -> Iterator[DaprApp]:
 @pytest.fixture(scope="session")
 def gateway(service: Service) -> Iterator[DaprApp]:
     yield from neighbour(service, GATEWAY_ID)
+
+
+@pytest.fixture(scope="session")
+def auth_service(service: Service) -> Iterator[DaprApp]:
+    yield from neighbour(service, AUTH_SERVICE_ID)
 
 
 @pytest.fixture(scope="session")

@@ -169,6 +169,26 @@ def test_an_allowed_app_is_held_to_its_operations(service: Service, order_servic
     assert_untouched(service, customer)
 
 
+def test_the_auth_service_reaches_the_credential_routes_and_nothing_else(service: Service,
+                                                                          auth_service: DaprApp) -> None:
+    """The access policy names each credential route (no variable segment mid-path, which Dapr 1.18's
+    matcher cannot admit): a reset and a verification go through, a registration does not."""
+    customer = service.create_customer()
+    base = f"{through(auth_service)}/v1.0/invoke/{SERVICE_ID}/method/v1/customers"
+    credentials = bearer("svc:auth-service", "customers:credentials")
+    reset = service.http.post(f"{base}/password-resets", headers=credentials, json={"email": customer["email"]})
+    assert reset.status_code == 202, reset.text
+    verification = service.http.post(f"{base}/email-verifications", headers=credentials,
+                                     json={"customerId": customer["id"]})
+    assert verification.status_code == 201, verification.text
+    confirmed = service.http.post(f"{base}/email-verifications/confirmation", headers=credentials,
+                                  json={"token": verification.json()["data"]["token"]})
+    assert confirmed.status_code == 200, confirmed.text
+    registration = service.http.post(base, headers=admin(), json={"email": "x@example.com", "password": "x"})
+    assert registration.status_code == 403, registration.text
+    assert "success" not in registration.text  # daprd's refusal, not the app's envelope
+
+
 def test_actor_methods_are_not_invocable_even_through_our_own_sidecar(service: Service) -> None:
     """Service invocation carries no caller identity the actor routes accept: only actor calls do."""
     customer = service.create_customer()
