@@ -14,7 +14,11 @@ segment-review reminder. If PostgreSQL fails nothing else moves.
 - Repeats: daprd retries an actor call whose response it lost (a placement change cancels in-flight
   calls), so each command carries a request id. The turn answers a repeat from its recent answers in
   memory, and after a restart or a move from PostgreSQL's record of committed answers (actor_replies,
-  written in the change's transaction), so a retry is never decided twice.
+  written in the change's transaction), so a retry is never decided twice. A client's Idempotency-Key
+  is such a request id (api/idempotency.py), with a fingerprint of its request: a repeat with another
+  fingerprint is refused (IDEMPOTENCY_KEY_REUSED), and a keyed command not in memory is looked up in
+  the record before it is decided (one read, keyed commands only), so even a retry that would now be
+  decided otherwise (after an erasure, say) gets its first answer.
 - Reminder: one reminder per customer, due at or before its next segment boundary. A change that moves
   the boundary later keeps the reminder it has (it fires early, the review finds nothing to change and
   sets the next one), so an order does not pay a scheduler call; an earlier boundary moves it.

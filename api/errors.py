@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from actors.client import ActorUnavailable
 from domain.errors import DomainError, ErrorCode, FieldError
@@ -44,12 +45,26 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(DomainError(ErrorCode.VALIDATION_FAILED, "request validation failed", fields), request)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at the request's path. Starlette's 405 names only the methods of the
+    first route whose path matched, and a path here is often served by several (GET, PUT and DELETE of
+    /v1/customers/{customer_id} are three routes)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: ErrorCode.ROUTE_NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 413: ErrorCode.PAYLOAD_TOO_LARGE,
             415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 401: ErrorCode.UNAUTHENTICATED,
             403: ErrorCode.FORBIDDEN}.get(exc.status_code, ErrorCode.MALFORMED_REQUEST)
-    return error_response(DomainError(code, str(exc.detail)), request, dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return error_response(DomainError(code, str(exc.detail)), request, headers)
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:

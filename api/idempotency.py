@@ -63,10 +63,14 @@ class Idempotency:
         return CUSTOMER_PREFIX + _digest("customer", principal.subject, self.key)[:32]
 
 
-async def idempotency(request: Request, idempotency_key: Annotated[str | None, Header(
-        description="Makes a retry safe: the same key and body within 24 h replay the first answer; the same "
-                    "key with another body is 422 IDEMPOTENCY_KEY_REUSED. Keys are scoped to the caller.",
-        pattern=r"^[\x21-\x7e]{1,255}$")] = None) -> Idempotency:  # visible ASCII, as the IETF draft allows
+KEY_HEADER = Header(
+    alias="Idempotency-Key", pattern=r"^[\x21-\x7e]{1,255}$",  # visible ASCII, as the IETF draft allows
+    description="Makes a retry safe: the same key and body within 24 h replay the first answer; the same key "
+                "with another body is 422 IDEMPOTENCY_KEY_REUSED. Keys are scoped to the caller.")
+
+
+async def idempotency(request: Request,
+                      idempotency_key: Annotated[str | None, KEY_HEADER] = None) -> Idempotency:
     route = request.scope.get("route")
     return Idempotency(idempotency_key, f"{request.method} {route.path if isinstance(route, APIRoute) else ''}")
 

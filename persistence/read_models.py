@@ -25,7 +25,7 @@ from persistence.store import Store, key_of
 # What the GDPR export contains, table by table. password_hash is deliberately absent.
 EXPORT_CUSTOMER = ("id, email, first_name, last_name, date_of_birth, gender, phone, avatar_url, status, "
                    "email_verified, phone_verified, preferences, registration_date, last_login_at, created_at, "
-                   "updated_at")
+                   "updated_at, pending_email")
 EXPORT_ADDRESS = ("id, type, is_default, first_name, last_name, company, street, street2, city, state, zip_code, "
                   "country, phone, is_validated, created_at, updated_at")
 EXPORT_CONSENT = "channel, granted, source, recorded_at"

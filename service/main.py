@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if tracer_provider is not None:
                 tracer_provider.shutdown()  # exports the spans still batched
 
-    app = FastAPI(title="customer-service", version="1.0.0", lifespan=lifespan,
+    # No trailing-slash redirects: behind daprd a redirect would name the app's own loopback address.
+    app = FastAPI(title="customer-service", version="1.0.0", lifespan=lifespan, redirect_slashes=False,
                   description="The e-commerce platform's single source of truth for customers.",
                   telemetry=tracing.FASTAPI_NATIVE_TELEMETRY_OFF)
     # Added first, so it runs last, inside every other layer: daprd's actor method calls (api/actor_calls.py).

@@ -20,6 +20,16 @@ from devstack.stack import REPO_ROOT, DaprApp, Stack, StackConfig
 from tests.support.collector import TraceCollector
 from tests.support.service import Service, start_service
 
+# Each tier's marker, from where its tests live: `-m "not e2e"` runs the tiers that need no daprd.
+TIER_MARKERS = {"integration": "integration", "e2e": "e2e", "security": "e2e"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = item.path.parent.name
+        if tier in TIER_MARKERS:
+            item.add_marker(TIER_MARKERS[tier])
+
 
 @pytest.fixture(scope="session")
 def trace_collector() -> Iterator[TraceCollector]:

@@ -183,6 +183,8 @@ def test_an_email_change_waits_for_the_new_address_and_tells_the_old_one(service
     assert (told["data"]["currentEmail"], told["data"]["newEmail"]) == (customer["email"], target)
     assert login(service, target).status_code == 401  # not the login until confirmed
     assert login(service, customer["email"]).status_code == 200
+    export = service.api("GET", f"{path}/export").json()["data"]["export"]
+    assert export["customer"]["pending_email"] == target  # personal data: in the GDPR export too
     issued = verification_token(service, customer["id"])
     assert issued["email"] == target
     confirmed = service.api("POST", CONFIRM, token=CREDENTIALS, json={"token": issued["token"]})

@@ -273,3 +273,14 @@ def test_a_write_while_postgres_is_down_is_503_and_changes_nothing(service: Serv
     after = wait_for(lambda: (r := service.api("GET", path)).status_code == 200 and r, what="PostgreSQL back")
     assert after.json()["data"]["customer"]["profile"]["firstName"] == "Before"
     assert after.headers["ETag"] == '"1"'
+
+
+def test_a_wrong_method_names_every_allowed_one_and_no_path_redirects(service: Service) -> None:
+    customer = service.create_customer()
+    wrong = service.api("PATCH", f"/v1/customers/{customer['id']}", json={})
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (405, "METHOD_NOT_ALLOWED")
+    assert wrong.headers["Allow"] == "DELETE, GET, PUT"  # three routes serve the path, not just the first
+    for path in ("/v1/customers/sessions/", "/v1/customers/sessions/?", f"/v1/customers/{customer['id']}/"):
+        slashed = service.api("GET", path, follow_redirects=False)
+        assert (slashed.status_code, slashed.json()["error"]["code"]) == (404, "ROUTE_NOT_FOUND"), path
+        assert "location" not in slashed.headers, path
