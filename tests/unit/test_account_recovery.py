@@ -141,13 +141,13 @@ async def test_a_key_reused_with_another_request_is_refused_from_memory_and_from
     world = World()
     customer_id = new_customer_id()
     await world.actor(customer_id).create(create_request())
-    add = {"address": {"type": "shipping", "street": "1 Main St", "city": "Springfield", "zipCode": "12345",
-                       "country": "US"}, "origin": ORIGIN, "request_id": "idem_1", "fingerprint": "a"}
+    address = {"type": "shipping", "street": "1 Main St", "city": "Springfield", "zipCode": "12345", "country": "US"}
+    add = {"address": address, "origin": ORIGIN, "request_id": "idem_1", "fingerprint": "a"}
     actor = world.actor(customer_id)
     first = await actor.add_address(add)
     assert first["ok"] is True, first
     assert await actor.add_address(add) == first
-    other = {**add, "address": {**add["address"], "street": "2 Main St"}, "fingerprint": "b"}
+    other = {**add, "address": {**address, "street": "2 Main St"}, "fingerprint": "b"}
     for attempt in (actor, world.actor(customer_id)):  # this activation's memory, then a new one's record
         refused = await attempt.add_address(other)
         assert refused["error"]["code"] == "IDEMPOTENCY_KEY_REUSED", refused
