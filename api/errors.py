@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from actors.client import ActorUnavailable
 from domain.errors import DomainError, ErrorCode, FieldError
@@ -45,26 +47,29 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(DomainError(ErrorCode.VALIDATION_FAILED, "request validation failed", fields), request)
 
 
-def allowed_methods(request: Request) -> str:
+def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> str:
     """Every method some route serves at the request's path. Starlette's 405 names only the methods of the
     first route whose path matched, and a path here is often served by several (GET, PUT and DELETE of
     /v1/customers/{customer_id} are three routes)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] is not Match.NONE:
+    for route in routes:
+        if isinstance(route, Route) and route.methods and route.matches(scope)[0] is not Match.NONE:
             methods |= route.methods
     return ", ".join(sorted(methods))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    code = {404: ErrorCode.ROUTE_NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 413: ErrorCode.PAYLOAD_TOO_LARGE,
-            415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 401: ErrorCode.UNAUTHENTICATED,
-            403: ErrorCode.FORBIDDEN}.get(exc.status_code, ErrorCode.MALFORMED_REQUEST)
-    headers = dict(exc.headers or {})
-    if exc.status_code == 405:
-        headers["Allow"] = allowed_methods(request)
-    return error_response(DomainError(code, str(exc.detail)), request, headers)
+def _http_error(routes: Sequence[BaseRoute]) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: ErrorCode.ROUTE_NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 413: ErrorCode.PAYLOAD_TOO_LARGE,
+                415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 401: ErrorCode.UNAUTHENTICATED,
+                403: ErrorCode.FORBIDDEN}.get(exc.status_code, ErrorCode.MALFORMED_REQUEST)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(routes, request.scope)
+        return error_response(DomainError(code, str(exc.detail)), request, headers)
+
+    return http_error
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -82,10 +87,11 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(DomainError(ErrorCode.INTERNAL_ERROR, "internal error; it has been logged"), request)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
+    """`routes`: the REST API's, whose methods a 405 lists."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error(routes))
     app.add_exception_handler(ActorUnavailable, _unavailable)
     app.add_exception_handler(StoreUnavailable, _unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last, so it runs first: nothing else sees a Dapr-facing request without the app token.
     app.add_middleware(DaprBoundary, app_token=settings.app_api_token, app_id=settings.service_name,
                        actor_types=frozenset({ACTOR_TYPE}))
-    install_error_handlers(app)
+    install_error_handlers(app, [route for router in ROUTERS for route in router.routes])
     tracing.instrument(app, tracer_provider)
     actor_host = DaprActor(app)
     if unguarded := unguarded_routes(ROUTERS):

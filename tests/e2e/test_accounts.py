@@ -7,12 +7,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import redis
 
 from devstack.servers import LocalPostgres
 from domain.ids import customer_uuid, new_customer_id
 from persistence.cache import profile_key
-from tests.support.service import Service, events_for, wait_for, wait_for_events
+from tests.support.service import Service, admin, events_for, wait_for, wait_for_events
 from tests.support.tokens import bearer
 
 
@@ -280,7 +281,10 @@ def test_a_wrong_method_names_every_allowed_one_and_no_path_redirects(service: S
     wrong = service.api("PATCH", f"/v1/customers/{customer['id']}", json={})
     assert (wrong.status_code, wrong.json()["error"]["code"]) == (405, "METHOD_NOT_ALLOWED")
     assert wrong.headers["Allow"] == "DELETE, GET, PUT"  # three routes serve the path, not just the first
-    for path in ("/v1/customers/sessions/", "/v1/customers/sessions/?", f"/v1/customers/{customer['id']}/"):
-        slashed = service.api("GET", path, follow_redirects=False)
-        assert (slashed.status_code, slashed.json()["error"]["code"]) == (404, "ROUTE_NOT_FOUND"), path
-        assert "location" not in slashed.headers, path
+    # daprd drops a trailing slash before the app sees it; "/?" once reached the app, which redirected to
+    # its own loopback address. The app itself redirects nothing either.
+    through_daprd = service.api("GET", "/v1/customers/sessions/?", follow_redirects=False)
+    direct = httpx.get(f"http://127.0.0.1:{service.app.ports.app}/v1/customers/sessions/", headers=admin())
+    for slashed, code in ((through_daprd, "CUSTOMER_NOT_FOUND"), (direct, "ROUTE_NOT_FOUND")):
+        assert (slashed.status_code, slashed.json()["error"]["code"]) == (404, code)
+        assert "location" not in slashed.headers
