@@ -9,13 +9,15 @@ customer and that the id can name one (else 404).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Path
+from fastapi import APIRouter, Depends, Path, Request, Security
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import ADMIN, CREDENTIALS, READ, WRITE, Principal, authorize_customer, forbidden, require_scope
 from api.dependencies import ApiServices, Services
@@ -26,17 +28,36 @@ from telemetry.logs import CUSTOMER_ID
 CustomerIdPath = Annotated[str, Path(description="Customer id, cust_ followed by 32 hex digits")]
 
 
+# The OpenAPI document's security scheme; each operation lists the scope it needs (`Security` below).
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="A JWT from the platform's auth service: a customer's own (sub is its id) or a "
+                                "service's, with the scopes customers:read, :write, :admin or :credentials")
+
+
 async def authenticated(
-    services: Services, authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    services: Services, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
 ) -> Principal:
-    return services.verifier.verify(authorization)
+    return services.verifier.verify(None if credentials is None else f"Bearer {credentials.credentials}")
 
 
-Authenticated = Annotated[Principal, Depends(authenticated)]
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
-async def _charge(services: ApiServices, principal: Principal, customer_id: str | None = None) -> None:
-    await services.rate_limiter.check(principal.subject, is_customer=principal.is_customer, customer_id=customer_id)
+def _needs(scope: str, guard: F) -> F:
+    """Declares the guard's `principal` as needing `scope`, for the OpenAPI document's security requirement.
+    Set on the signature here, as a closure's own variable cannot appear in a string annotation."""
+    guard.__annotations__["principal"] = Annotated[Principal, Security(authenticated, scopes=[scope])]
+    return guard
+
+
+async def _charge(request: Request, services: ApiServices, principal: Principal,
+                  customer_id: str | None = None) -> None:
+    """Counts the request against the caller's budgets; what is left goes out as the RateLimit fields of
+    the answer (api/middleware.py)."""
+    quota = await services.rate_limiter.check(principal.subject, is_customer=principal.is_customer,
+                                              customer_id=customer_id)
+    if quota is not None:
+        request.state.quota = quota
 
 
 @dataclass(frozen=True)
@@ -48,7 +69,6 @@ class CustomerAccess:
 
 
 GUARDS: set[Callable[..., Awaitable[Any]]] = set()
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
 def _guard(dependency: F) -> F:
@@ -59,8 +79,10 @@ def _guard(dependency: F) -> F:
 def _customer_access(scope: str, *, service_tokens: bool = True, admin_only: bool = False) -> Callable[
         ..., Awaitable[CustomerAccess]]:
     @_guard
-    async def access(principal: Authenticated, customer_id: CustomerIdPath, services: Services) -> CustomerAccess:
-        await _charge(services, principal, customer_id)
+    @functools.partial(_needs, scope)
+    async def access(request: Request, principal: Principal, customer_id: CustomerIdPath,
+                     services: Services) -> CustomerAccess:
+        await _charge(request, services, principal, customer_id)
         if admin_only and not principal.is_admin:
             raise forbidden(f"the token lacks the {ADMIN} scope")
         authorize_customer(principal, customer_id, scope, services=service_tokens)
@@ -74,8 +96,9 @@ def _customer_access(scope: str, *, service_tokens: bool = True, admin_only: boo
 
 def _scope(scope: str) -> Callable[..., Awaitable[Principal]]:
     @_guard
-    async def scoped(principal: Authenticated, services: Services) -> Principal:
-        await _charge(services, principal)
+    @functools.partial(_needs, scope)
+    async def scoped(request: Request, principal: Principal, services: Services) -> Principal:
+        await _charge(request, services, principal)
         require_scope(principal, scope)
         return principal
 
@@ -83,8 +106,9 @@ def _scope(scope: str) -> Callable[..., Awaitable[Principal]]:
 
 
 @_guard
-async def _account_creator(principal: Authenticated, services: Services) -> Principal:
-    await _charge(services, principal)
+@functools.partial(_needs, WRITE)
+async def _account_creator(request: Request, principal: Principal, services: Services) -> Principal:
+    await _charge(request, services, principal)
     require_scope(principal, WRITE)
     if principal.is_customer and not principal.is_admin:
         raise forbidden("a customer token cannot create accounts")

@@ -1,4 +1,5 @@
-"""Request-wide concerns: correlation ids, and a cap on body size before anything reads the body."""
+"""Request-wide concerns: correlation ids, the rate limit's fields on the answer, and a cap on body size
+before anything reads the body."""
 
 from __future__ import annotations
 
@@ -56,7 +57,11 @@ class RequestContextMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((CORRELATION_HEADER.encode(), correlation_id.encode()))
+                headers = message.setdefault("headers", [])
+                headers.append((CORRELATION_HEADER.encode(), correlation_id.encode()))
+                quota = scope["state"].get("quota")  # set by the access dependency that counted the request
+                if quota is not None:
+                    headers += [(name.lower().encode(), value.encode()) for name, value in quota.headers().items()]
             await send(message)
 
         limit = self.max_delivery_bytes if scope["path"].startswith(self.delivery_prefix) else self.max_body_bytes

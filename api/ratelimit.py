@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -29,6 +31,22 @@ return counts
 """
 
 
+@dataclass(frozen=True)
+class Quota:
+    """What is left of the tightest budget a request was counted against, as the IETF RateLimit fields
+    (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy: "user";q=1000;w=60` and
+    `RateLimit: "user";r=998;t=41` (requests left, seconds until this minute's count stops weighing)."""
+
+    policy: str
+    limit: int
+    remaining: int
+    reset: int
+
+    def headers(self) -> dict[str, str]:
+        return {"RateLimit-Policy": f'"{self.policy}";q={self.limit};w=60',
+                "RateLimit": f'"{self.policy}";r={self.remaining};t={self.reset}'}
+
+
 class RateLimiter:
     """Requests per user per minute, as a sliding window (this minute's count plus the part of the last
     minute's count that still overlaps the window), shared by every replica.
@@ -46,31 +64,39 @@ class RateLimiter:
         # One round trip and one command for every budget of a request (EVALSHA, loaded once).
         self._count = redis.register_script(COUNT_SCRIPT)
 
-    async def check(self, subject: str, *, is_customer: bool, customer_id: str | None) -> None:
-        budgets: list[tuple[str, int]] = []
+    async def check(self, subject: str, *, is_customer: bool, customer_id: str | None) -> Quota | None:
+        """Counts the request against each of its budgets; the tightest one's quota (None if the limiter is
+        unavailable), or RATE_LIMITED with Retry-After and the RateLimit fields."""
+        budgets: list[tuple[str, str, int]] = []  # (policy, key, limit)
         if is_customer:
-            budgets.append((f"user:{subject}", self._limit))
+            budgets.append(("user", f"user:{subject}", self._limit))
         else:
             if customer_id is not None:
-                budgets.append((f"for:{customer_id}:by:{subject}", self._limit))
-            budgets.append((f"service:{subject}", self._service_limit))
+                budgets.append(("customer", f"for:{customer_id}:by:{subject}", self._limit))
+            budgets.append(("service", f"service:{subject}", self._service_limit))
         now = time.time()
         window, elapsed = int(now // 60), now % 60
         keys = []
-        for key, _ in budgets:
+        for _, key, _ in budgets:
             keys += [f"customers:ratelimit:{key}:{window}", f"customers:ratelimit:{key}:{window - 1}"]
         try:
             results = await self._count(keys=keys)
         except RedisError as exc:
             # Failing open: an unavailable limiter must not take the customer API down with it.
             log.warning("rate limiter unavailable, request allowed: %s", exc)
-            return
-        for index, (_, limit) in enumerate(budgets):
+            return None
+        reset = max(1, math.ceil(60 - elapsed))
+        quotas = []
+        for index, (policy, _, limit) in enumerate(budgets):
             current, previous = int(results[index * 2]), int(results[index * 2 + 1] or 0)
-            if previous * (60 - elapsed) / 60 + current > limit:
+            used = previous * (60 - elapsed) / 60 + current
+            quota = Quota(policy, limit, max(0, math.floor(limit - used)), reset)
+            if used > limit:
                 RATE_LIMITED.inc()
                 raise DomainError(ErrorCode.RATE_LIMITED, f"more than {limit} requests a minute",
-                                  headers={"Retry-After": str(max(1, int(60 - elapsed)))})
+                                  headers={"Retry-After": str(reset), **quota.headers()})
+            quotas.append(quota)
+        return min(quotas, key=lambda q: q.remaining)
 
 
 class LoginThrottle:

@@ -95,6 +95,23 @@ def test_more_than_1000_requests_a_minute_is_429_with_retry_after(service: Servi
     assert response.status_code == 429
     assert code(response) == "RATE_LIMITED"
     assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert response.headers["RateLimit-Policy"] == '"user";q=1000;w=60'
+    assert response.headers["RateLimit"].startswith('"user";r=0;t=')
+
+
+def test_answers_carry_the_rate_limit_fields_counted_by_real_requests(service: Service) -> None:
+    """Counted by the limiter's own script, request by request (tests/integration/test_ratelimit.py takes
+    the same counting to its limits)."""
+    if time.time() % 60 > 55:  # a minute's boundary would weigh the count by what is left of the window
+        time.sleep(61 - time.time() % 60)
+    customer = service.create_customer()
+    caller = bearer(f"svc:counted-{uuid.uuid4().hex[:6]}", "customers:read")
+    answers = [get(service, customer["id"], caller) for _ in range(3)]
+    answers.append(get(service, new_customer_id(), caller))  # an error answer is counted and says so too
+    assert [a.status_code for a in answers] == [200, 200, 200, 404]
+    assert {a.headers["RateLimit-Policy"] for a in answers[:3]} == {'"customer";q=1000;w=60'}
+    assert [a.headers["RateLimit"].split(";")[1] for a in answers[:3]] == ["r=999", "r=998", "r=997"]
+    assert answers[3].headers["RateLimit"].split(";")[1] == "r=999"  # another customer's own budget
 
 
 def test_a_service_is_limited_per_customer_it_acts_for_with_a_sliding_window(service: Service) -> None:

@@ -1,0 +1,55 @@
+"""The OpenAPI document as clients read it: the bearer scheme with the scope each operation needs, and
+the Idempotency-Key on the operations that honour it (the e2e and fuzz tiers check it against the
+running service)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from fastapi import FastAPI
+
+from api.auth import ADMIN, CREDENTIALS, READ, WRITE
+from api.routes import ROUTERS
+
+
+@cache
+def document() -> dict[str, Any]:
+    app = FastAPI()
+    for router in ROUTERS:
+        app.include_router(router)
+    return app.openapi()
+
+
+def operations() -> dict[tuple[str, str], dict[str, Any]]:
+    return {(method.upper(), path): op for path, item in document()["paths"].items() for method, op in item.items()}
+
+
+def test_the_bearer_scheme_is_declared() -> None:
+    scheme = document()["components"]["securitySchemes"]["bearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+
+
+def test_every_api_operation_names_the_scope_it_needs() -> None:
+    scopes = {key: op.get("security") for key, op in operations().items() if key[1].startswith("/v1/")}
+    assert all(security is not None and len(security) == 1 and list(security[0]) == ["bearer"]
+               and security[0]["bearer"][0] in (READ, WRITE, ADMIN, CREDENTIALS) for security in scopes.values()), \
+        scopes
+    assert scopes["GET", "/v1/customers/{customer_id}"] == [{"bearer": [READ]}]
+    assert scopes["POST", "/v1/customers"] == [{"bearer": [WRITE]}]
+    assert scopes["PUT", "/v1/customers/{customer_id}/segment"] == [{"bearer": [ADMIN]}]
+    assert scopes["POST", "/v1/customers/password-resets"] == [{"bearer": [CREDENTIALS]}]
+    assert all("security" not in op for (_, path), op in operations().items() if path.startswith("/health"))
+
+
+def test_the_idempotency_key_is_declared_where_it_is_honoured() -> None:
+    keyed = {key for key, op in operations().items()
+             if any(p["name"] == "Idempotency-Key" for p in op.get("parameters", []))}
+    assert keyed == {
+        ("POST", "/v1/customers"), ("DELETE", "/v1/customers/{customer_id}"),
+        ("POST", "/v1/customers/{customer_id}/erasure"), ("PUT", "/v1/customers/{customer_id}/password"),
+        ("POST", "/v1/customers/{customer_id}/reactivation"), ("POST", "/v1/customers/{customer_id}/suspension"),
+        ("DELETE", "/v1/customers/{customer_id}/suspension"), ("POST", "/v1/customers/{customer_id}/verification"),
+        ("POST", "/v1/customers/{customer_id}/addresses"), ("POST", "/v1/customers/password-resets/redemption"),
+        ("POST", "/v1/customers/email-verifications/confirmation"),
+    }
