@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.support.service import Service, events_for, wait_for_events
+from tests.support.service import Service, outbox_count, wait_for_events
 from tests.support.tokens import bearer
 
 CREDENTIALS = bearer("svc:auth-service", "customers:credentials")
@@ -26,7 +26,7 @@ def login(service: Service, email: str) -> Any:
                        json={"email": email, "password": PASSWORD})
 
 
-def test_the_owner_reactivates_with_its_password_an_admin_without(service: Service) -> None:
+def test_the_owner_reactivates_with_its_password_an_admin_without(service: Service, db: Any) -> None:
     mine, theirs = service.create_customer(), service.create_customer()
     for customer in (mine, theirs):
         assert service.api("DELETE", f"/v1/customers/{customer['id']}").status_code == 200
@@ -43,7 +43,7 @@ def test_the_owner_reactivates_with_its_password_an_admin_without(service: Servi
     again = service.api("POST", path, token=own(mine), json={"password": PASSWORD})
     assert again.status_code == 409
     assert code(again) == "INVALID_STATUS_TRANSITION"
-    assert len(wait_for_events(service, "customers.customer.reactivated", mine["id"])) == 1
+    assert outbox_count(db, mine["id"], "customers.customer.reactivated") == 1
     assert login(service, mine["email"]).status_code == 200
 
 
@@ -93,10 +93,10 @@ def test_verification_flags_are_set_by_the_auth_side_and_cleared_by_a_change(ser
     assert login(service, customer["email"]).status_code == 200
 
 
-def test_an_email_change_to_a_taken_address_is_409(service: Service) -> None:
+def test_an_email_change_to_a_taken_address_is_409(service: Service, db: Any) -> None:
     first, second = service.create_customer(), service.create_customer()
     response = service.api("PUT", f"/v1/customers/{second['id']}",
                            json={"email": first["email"].upper(), "emailChangeReason": "merging accounts"})
     assert response.status_code == 409
     assert code(response) == "EMAIL_ALREADY_EXISTS"
-    assert not events_for(service, "customers.profile.updated", second["id"])
+    assert outbox_count(db, second["id"], "customers.profile.updated") == 0

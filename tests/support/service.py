@@ -13,9 +13,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
+import redis
 
 from devstack.processes import free_port
 from devstack.stack import DaprApp, SidecarPorts, Stack, run_file_app
+from domain.ids import customer_uuid
 from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer
 
 SERVICE_ID = "customer-service"
@@ -53,6 +55,21 @@ class Service:
         response = self.http.post(f"http://127.0.0.1:{producer.ports.http}/v1.0/publish/pubsub/{topic}",
                                   json=payload, headers=headers)
         assert response.status_code == 204, response.text
+
+    def wait_consumed(self, topic: str) -> None:
+        """A barrier: every message published to `topic` so far has been delivered to customer-service and
+        acknowledged. daprd delivers concurrently and out of order, so a later message's effect proves
+        nothing about an earlier one; the consumer group's state in the stream does (Dapr's Redis pub/sub:
+        one stream per topic, one group per subscribing app id, acknowledged after the app answered)."""
+        store = redis.Redis.from_url(self.stack.redis_url, decode_responses=True)
+        last = tuple(int(part) for part in store.xinfo_stream(topic)["last-generated-id"].split("-"))
+
+        def consumed() -> bool:
+            group = next((g for g in store.xinfo_groups(topic) if g["name"] == SERVICE_ID), None)
+            return group is not None and group["pending"] == 0 \
+                and tuple(int(part) for part in group["last-delivered-id"].split("-")) >= last
+
+        wait_for(consumed, what=f"every {topic} message consumed")
 
     def cloud_events(self, topic: str) -> list[dict[str, Any]]:
         """The CloudEvents a downstream subscriber received on `topic`, envelopes and all."""
@@ -110,6 +127,15 @@ def service_app(ports: SidecarPorts, **env: str) -> DaprApp:
     return DaprApp.of(run_file_app(SERVICE_ID), ports, **{
         "SERVICE_PORT": str(ports.app), "JWT_SECRET": SECRET, "JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE,
         "SEGMENT_UPDATE_INTERVAL": "3600", "METRICS_PORT": str(free_port()), **env})
+
+
+def outbox_count(db: Any, customer_id: str, topic: str) -> int:
+    """The customer's events of `topic` as the outbox has them: written in the transaction of the change
+    each announces, so "published once" and "never published" are settled there, not by what a
+    subscriber has received so far while daprd still delivers."""
+    row = db.execute("SELECT count(*) FROM outbox WHERE customer_id = %s AND topic = %s",
+                     (customer_uuid(customer_id), topic)).fetchone()
+    return int(row[0])
 
 
 def events_for(service: Service, topic: str, customer_id: str) -> list[dict[str, Any]]:
