@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from actors.client import CustomerActorClient
+from actors.client import ActorCalls
 from actors.hashing import PasswordHashing
 from actors.messages import RequestOrigin
 from actors.sidecar import DaprHealth
@@ -41,7 +41,7 @@ class ApiPolicy:
 
 @dataclass(frozen=True)
 class ApiServices:
-    actors: CustomerActorClient
+    actors: ActorCalls
     cache: ViewCache
     store: Store
     read_models: ReadModels
@@ -72,7 +72,7 @@ def _part(name: str) -> Callable[[ApiServices], Awaitable[Any]]:
     return part
 
 
-Actors = Annotated[CustomerActorClient, Depends(_part("actors"))]
+Actors = Annotated[ActorCalls, Depends(_part("actors"))]
 Cache = Annotated[ViewCache, Depends(_part("cache"))]
 Records = Annotated[Store, Depends(_part("store"))]
 Reads = Annotated[ReadModels, Depends(_part("read_models"))]

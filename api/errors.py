@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 from actors.client import ActorUnavailable
+from api.middleware import CORRELATION_HEADER
 from domain.errors import DomainError, ErrorCode, FieldError
 from persistence.store import StoreUnavailable
 
@@ -84,7 +85,10 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(DomainError(ErrorCode.INTERNAL_ERROR, "internal error; it has been logged"), request)
+    # Answered by Starlette's outermost layer, outside the one that puts the correlation id on every answer.
+    correlation_id = getattr(request.state, "correlation_id", None)
+    return error_response(DomainError(ErrorCode.INTERNAL_ERROR, "internal error; it has been logged"), request,
+                          {CORRELATION_HEADER: correlation_id} if correlation_id else None)
 
 
 def install_error_handlers(app: FastAPI, routes: Sequence[BaseRoute]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Response
 
 from actors import interface as methods
-from actors.client import CustomerActorClient
+from actors.client import ActorCalls
 from actors.messages import QUERY, CustomerView
 from api.schemas import json_response
 from domain.clock import parse_iso
@@ -26,7 +26,7 @@ def customer_response(view: CustomerView | Mapping[str, Any], *, status_code: in
                          headers={"ETag": shaped["etag"], **(headers or {})})
 
 
-async def customer_view(cache: ViewCache, actors: CustomerActorClient, customer_id: str) -> Mapping[str, Any]:
+async def customer_view(cache: ViewCache, actors: ActorCalls, customer_id: str) -> Mapping[str, Any]:
     """The customer view as JSON: the cached one as cached (the actor wrote it from the same model)."""
     cached: Mapping[str, Any] | None = await cache.get_profile(customer_id)
     if cached is None:
@@ -34,7 +34,7 @@ async def customer_view(cache: ViewCache, actors: CustomerActorClient, customer_
     return cached
 
 
-async def segment_view(cache: ViewCache, actors: CustomerActorClient, customer_id: str,
+async def segment_view(cache: ViewCache, actors: ActorCalls, customer_id: str,
                        now: datetime) -> dict[str, Any]:
     """The segment view; daysSinceLastOrder is counted now, whenever the view was cached."""
     cached = await cache.get_segment(customer_id)
@@ -46,7 +46,7 @@ async def segment_view(cache: ViewCache, actors: CustomerActorClient, customer_i
     return view
 
 
-async def address_book(cache: ViewCache, actors: CustomerActorClient, customer_id: str) -> list[dict[str, Any]]:
+async def address_book(cache: ViewCache, actors: ActorCalls, customer_id: str) -> list[dict[str, Any]]:
     cached = await cache.get_addresses(customer_id)
     if cached is not None:
         return list(cached)

@@ -10,7 +10,7 @@ from service.settings import get_settings
 def main() -> None:
     settings = get_settings()
     # log_config=None: the app's JSON logging (telemetry.logs) covers uvicorn's loggers too.
-    uvicorn.run("service.main:app", host=settings.service_host, port=settings.service_port,
+    uvicorn.run("service.main:create_app", factory=True, host=settings.service_host, port=settings.service_port,
                 access_log=False, proxy_headers=False, log_config=None)
 
 

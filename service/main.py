@@ -20,9 +20,10 @@ from actors.customer_actor import CustomerActor, actor_factory
 from actors.interface import ACTOR_TYPE
 from actors.serialization import PlainJSONSerializer
 from actors.sidecar import PooledActorSidecar
+from api import openapi
 from api.access import unguarded_routes
 from api.actor_calls import ActorMethodCalls
-from api.boundary import DaprBoundary, is_public
+from api.boundary import DaprBoundary
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.observability import RequestMetrics
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     register_subscriptions(app, settings.pubsub_name, actors=lambda: app.state.services.actors,
                            dead_letters=lambda: app.state.dead_letters)
-    _publish_public_routes_only(app)
+    _serve_the_document(app)
     return app
 
 
@@ -110,18 +111,14 @@ def _serve_metrics(settings: Settings) -> None:
         log.exception("metrics not served: %s:%d is taken", settings.metrics_host, settings.metrics_port)
 
 
-def _publish_public_routes_only(app: FastAPI) -> None:
-    """The OpenAPI document describes the REST API; the Dapr SDK's routes are daprd's business."""
+def _serve_the_document(app: FastAPI) -> None:
+    """The OpenAPI document of the public API, completed once (api/openapi.py)."""
     generate = app.openapi
 
-    def public_openapi() -> dict[str, Any]:
+    def document() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = generate()
-            schema["paths"] = {path: item for path, item in schema["paths"].items() if is_public(path)}
-            app.openapi_schema = schema
+            app.openapi_schema = openapi.complete(generate())
         return app.openapi_schema
 
-    app.openapi = public_openapi  # type: ignore[method-assign]
+    app.openapi = document  # type: ignore[method-assign]
 
-
-app = create_app()

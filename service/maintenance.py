@@ -14,7 +14,7 @@ import logging
 from datetime import timedelta
 
 from actors import interface as methods
-from actors.client import ActorUnavailable, CustomerActorClient
+from actors.client import ActorCalls, ActorUnavailable
 from actors.messages import QUERY
 from api.idempotency import IDEMPOTENCY_WINDOW
 from domain.clock import Clock
@@ -29,7 +29,7 @@ SWEEP_BATCH = 500
 
 
 class Maintenance:
-    def __init__(self, store: Store, outbox: Outbox, actors: CustomerActorClient, clock: Clock, *,
+    def __init__(self, store: Store, outbox: Outbox, actors: ActorCalls, clock: Clock, *,
                  interval_seconds: int, outbox_retention: timedelta) -> None:
         self._store = store
         self._outbox = outbox

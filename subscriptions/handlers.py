@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from actors import interface as methods
 from actors import messages as m
-from actors.client import ActorUnavailable, CustomerActorClient
+from actors.client import ActorCalls, ActorUnavailable
 from domain.clock import Clock, iso
 from domain.errors import DomainError, ErrorCode
 from subscriptions.events import (
@@ -96,23 +96,23 @@ def _origin(event: InboundEvent[Any]) -> m.RequestOrigin:
     return m.RequestOrigin(correlation_id=event.metadata.get("correlationId") or event.eventId)
 
 
-async def _order(actors: CustomerActorClient, event: OrderCompleted) -> m.EventApplied:
+async def _order(actors: ActorCalls, event: OrderCompleted) -> m.EventApplied:
     data = event.data
     return await actors.call(data.customerId, methods.APPLY_ORDER, m.ApplyOrder(
         event_id=event.eventId, order_id=data.orderId, amount=data.amount, currency=data.currency,
         completed_at=data.completedAt, origin=_origin(event)))
 
 
-async def _points(actors: CustomerActorClient, event: PointsEarned) -> m.EventApplied:
+async def _points(actors: ActorCalls, event: PointsEarned) -> m.EventApplied:
     data = event.data
     return await actors.call(data.customerId, methods.APPLY_POINTS, m.ApplyPoints(
         event_id=event.eventId, points=data.points, reason=data.reason, origin=_origin(event)))
 
 
-Apply = Callable[[CustomerActorClient, E], Awaitable[m.EventApplied]]
+Apply = Callable[[ActorCalls, E], Awaitable[m.EventApplied]]
 
 
-async def _deliveries(request: Request, topic: str, model: type[E], apply: Apply[E], actors: CustomerActorClient,
+async def _deliveries(request: Request, topic: str, model: type[E], apply: Apply[E], actors: ActorCalls,
                       dead_letters: DeadLetters) -> dict[str, Any]:
     """A batch's statuses, one per entry id, or one event's status."""
     try:
@@ -128,7 +128,7 @@ async def _deliveries(request: Request, topic: str, model: type[E], apply: Apply
     return {"statuses": [{"entryId": e["entryId"], **outcome} for e, outcome in zip(entries, outcomes, strict=True)]}
 
 
-async def _deliver(raw: Any, topic: str, model: type[E], apply: Apply[E], actors: CustomerActorClient,
+async def _deliver(raw: Any, topic: str, model: type[E], apply: Apply[E], actors: ActorCalls,
                    dead_letters: DeadLetters) -> dict[str, str]:
     try:
         event = model.model_validate(raw)
@@ -158,7 +158,7 @@ async def _deliver(raw: Any, topic: str, model: type[E], apply: Apply[E], actors
     return SUCCESS
 
 
-def register_subscriptions(app: FastAPI, pubsub_name: str, actors: Callable[[], CustomerActorClient],
+def register_subscriptions(app: FastAPI, pubsub_name: str, actors: Callable[[], ActorCalls],
                            dead_letters: Callable[[], DeadLetters]) -> None:
     """The routes daprd delivers to, and /dapr/subscribe, where daprd reads the subscriptions (the SDK's
     DaprApp cannot declare bulk subscribe). `actors` and `dead_letters` give the process's adapters,

@@ -155,7 +155,7 @@ def test_implausible_events_go_to_the_dead_letter_topic_with_their_reason(servic
                       what="the event in the dead-letter topic")
     assert dead["topic"] == topic
     [(field, value)] = case.items()
-    assert f"data.{field}" in dead["reason"], dead["reason"]  # names the field and the rule...
+    assert field in dead["reason"], dead["reason"]  # names the field and the rule...
     assert str(value) not in dead["reason"]  # ...never the value
     segment = service.api("GET", f"/v1/customers/{customer['id']}/segment").json()["data"]["segment"]
     assert segment["metrics"]["orderCount"] == 0

@@ -1,6 +1,6 @@
-"""The OpenAPI document as clients read it: the bearer scheme with the scope each operation needs, and
-the Idempotency-Key on the operations that honour it (the e2e and fuzz tiers check it against the
-running service)."""
+"""The OpenAPI document as clients read it: the bearer scheme with the scope each operation needs, the
+Idempotency-Key on the operations that honour it, the headers answers carry, and links from the
+registration (the e2e and fuzz tiers check it against the running service)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.auth import ADMIN, CREDENTIALS, READ, WRITE
+from api.openapi import CUSTOMER_ID_FROM_REGISTRATION, complete
 from api.routes import ROUTERS
 
 
@@ -18,7 +19,7 @@ def document() -> dict[str, Any]:
     app = FastAPI()
     for router in ROUTERS:
         app.include_router(router)
-    return app.openapi()
+    return complete(app.openapi())
 
 
 def operations() -> dict[tuple[str, str], dict[str, Any]]:
@@ -53,3 +54,26 @@ def test_the_idempotency_key_is_declared_where_it_is_honoured() -> None:
         ("POST", "/v1/customers/{customer_id}/addresses"), ("POST", "/v1/customers/password-resets/redemption"),
         ("POST", "/v1/customers/email-verifications/confirmation"),
     }
+
+
+def headers(method: str, path: str, status: str) -> set[str]:
+    return set(operations()[method, path]["responses"][status]["headers"])
+
+
+def test_answers_declare_the_headers_they_carry() -> None:
+    assert headers("POST", "/v1/customers", "201") == {"X-Correlation-ID", "RateLimit-Policy", "RateLimit", "ETag",
+                                                        "Location"}
+    assert headers("GET", "/v1/customers/{customer_id}", "200") == {"X-Correlation-ID", "RateLimit-Policy",
+                                                                     "RateLimit", "ETag"}
+    assert headers("GET", "/v1/customers/{customer_id}", "429") == {"X-Correlation-ID", "RateLimit-Policy",
+                                                                     "RateLimit", "Retry-After"}
+    assert headers("GET", "/health/live", "200") == {"X-Correlation-ID"}
+    assert set(document()["components"]["headers"]) >= {"ETag", "Retry-After", "RateLimit", "RateLimit-Policy"}
+
+
+def test_the_registration_links_to_every_operation_on_the_customer_it_created() -> None:
+    links = operations()["POST", "/v1/customers"]["responses"]["201"]["links"]
+    on_a_customer = {op["operationId"] for (_, path), op in operations().items() if "{customer_id}" in path}
+    assert set(links) == on_a_customer
+    assert len(on_a_customer) >= 20
+    assert all(link["parameters"] == {"customer_id": CUSTOMER_ID_FROM_REGISTRATION} for link in links.values())

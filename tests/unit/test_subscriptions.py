@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from actors import messages as m
-from actors.client import ActorUnavailable, CustomerActorClient
+from actors.client import ActorCalls, ActorUnavailable
 from actors.interface import APPLY_ORDER, ActorMethod
 from domain.clock import Clock
 from domain.ids import new_customer_id
@@ -53,7 +53,7 @@ def order(customer_id: str, event_id: str | None = None) -> dict[str, Any]:
 def app_with(actors: Actors, publisher: Publisher) -> FastAPI:
     app = FastAPI()
     dead_letters = DeadLetters(publisher, Clock(), source="customer-service")
-    register_subscriptions(app, "pubsub", actors=lambda: cast(CustomerActorClient, actors),
+    register_subscriptions(app, "pubsub", actors=lambda: cast(ActorCalls, actors),
                            dead_letters=lambda: dead_letters)
     return app
 
