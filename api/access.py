@@ -25,7 +25,9 @@ from domain.errors import not_found
 from domain.ids import customer_uuid
 from telemetry.logs import CUSTOMER_ID
 
-CustomerIdPath = Annotated[str, Path(description="Customer id, cust_ followed by 32 hex digits")]
+# The pattern is documentation: an id that does not match it names no customer, and is answered 404.
+CustomerIdPath = Annotated[str, Path(description="Customer id, cust_ followed by 32 hex digits",
+                                     json_schema_extra={"pattern": "^cust_[0-9a-f]{32}$"})]
 
 
 # The OpenAPI document's security scheme; each operation lists the scope it needs (`Security` below).

@@ -11,7 +11,7 @@ from actors import messages as m
 from api.access import ReadCustomer, WriteCustomer
 from api.dependencies import Actors, Cache, Origin
 from api.idempotency import IdempotencyKey
-from api.schemas import ERRORS, AddressIn, envelope, json_response
+from api.schemas import ERRORS, AddressBookData, AddressData, AddressIn, Envelope, envelope, json_response
 from api.views import address_book
 from domain.addresses import address_not_found
 from domain.ids import address_uuid
@@ -25,12 +25,14 @@ def valid_address_id(address_id: str) -> str:
     return address_id
 
 
-@router.get("/{customer_id}/addresses", responses=ERRORS, summary="The customer's address book")
+@router.get("/{customer_id}/addresses", response_model=Envelope[AddressBookData], responses=ERRORS,
+            summary="The customer's address book")
 async def list_addresses(access: ReadCustomer, actors: Actors, cache: Cache) -> Response:
     return json_response({"addresses": await address_book(cache, actors, access.customer_id)})
 
 
-@router.post("/{customer_id}/addresses", status_code=201, responses=ERRORS, summary="Add an address")
+@router.post("/{customer_id}/addresses", status_code=201, response_model=Envelope[AddressData], responses=ERRORS,
+             summary="Add an address")
 async def add_address(access: WriteCustomer, body: AddressIn, actors: Actors, origin: Origin,
                       response: Response, idempotency: IdempotencyKey) -> dict[str, Any]:
     result = await actors.call(access.customer_id, methods.ADD_ADDRESS, m.AddAddress(
@@ -39,7 +41,8 @@ async def add_address(access: WriteCustomer, body: AddressIn, actors: Actors, or
     return envelope({"address": result.address})
 
 
-@router.put("/{customer_id}/addresses/{address_id}", responses=ERRORS, summary="Update an address (partial)")
+@router.put("/{customer_id}/addresses/{address_id}", response_model=Envelope[AddressData], responses=ERRORS,
+            summary="Update an address (partial)")
 async def update_address(access: WriteCustomer, address_id: str, body: AddressIn, actors: Actors,
                          origin: Origin) -> dict[str, Any]:
     result = await actors.call(access.customer_id, methods.UPDATE_ADDRESS, m.UpdateAddress(

@@ -49,14 +49,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> str:
-    """Every method some route serves at the request's path. Starlette's 405 names only the methods of the
-    first route whose path matched, and a path here is often served by several (GET, PUT and DELETE of
-    /v1/customers/{customer_id} are three routes)."""
-    methods: set[str] = set()
-    for route in routes:
-        if isinstance(route, Route) and route.methods and route.matches(scope)[0] is not Match.NONE:
-            methods |= route.methods
-    return ", ".join(sorted(methods))
+    """Every method the document declares at the request's path. Starlette's 405 names only the methods of
+    the first route whose path matched, and a path here is often served by several (GET, PUT and DELETE of
+    /v1/customers/{customer_id} are three routes). A fixed path (/v1/customers/password-resets) also
+    matches /v1/customers/{customer_id}; its own routes are the ones it declares."""
+    matching = [route for route in routes if isinstance(route, Route) and route.methods
+                and route.matches(scope)[0] is not Match.NONE]
+    fixed = [route for route in matching if not route.param_convertors]
+    return ", ".join(sorted({method for route in (fixed or matching) for method in route.methods or ()}))
 
 
 def _http_error(routes: Sequence[BaseRoute]) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:

@@ -181,6 +181,62 @@ class CustomerData(BaseModel):
     customer: CustomerRepresentation
 
 
+class AddressOut(BaseModel):
+    id: str
+    type: AddressType
+    isDefault: bool
+    firstName: str | None = None
+    lastName: str | None = None
+    company: str | None = None
+    street: str
+    street2: str | None = None
+    city: str
+    state: str | None = None
+    zipCode: str
+    country: str
+    phone: str | None = None
+    createdAt: str
+    updatedAt: str
+
+
+class AddressBookData(BaseModel):
+    addresses: list[AddressOut]
+
+
+class AddressData(BaseModel):
+    address: AddressOut
+
+
+class SegmentMetrics(BaseModel):
+    totalSpent: float
+    orderCount: int
+    averageOrderValue: float
+    lastOrderDate: str | None
+    daysSinceLastOrder: int | None
+    lifetimeValue: float
+    ordersLast6Months: int
+    currency: str
+    otherCurrencies: dict[str, dict[str, float]]
+
+
+class SegmentOut(BaseModel):
+    customerId: str
+    tier: Tier
+    segment: Segment
+    computed: dict[str, str] = Field(description="the tier and segment the rules give, under any override")
+    override: dict[str, Any] | None
+    loyaltyPoints: int
+    metrics: SegmentMetrics
+    qualifications: dict[str, Any]
+    nextTier: dict[str, Any] | None
+    nextReviewAt: str | None
+    updatedAt: str | None
+
+
+class SegmentData(BaseModel):
+    segment: SegmentOut
+
+
 class IssuedTokenData(BaseModel):
     token: str = Field(description="shown once; only its SHA-256 is kept")
     expiresAt: str

@@ -56,7 +56,9 @@ class InProcessActors:
             raise not_found(customer_id)
         customer = registered(customer_id)
         view = m.CustomerView.of(customer).model_dump()
-        address = {"id": "addr_" + "0" * 32, "type": "shipping", "isDefault": True, "street": "1 Main St"}
+        address = {"id": "addr_" + "0" * 32, "type": "shipping", "isDefault": True, "street": "1 Main St",
+                   "city": "Springfield", "zipCode": "12345", "country": "US", "createdAt": "2026-01-15T12:00:00Z",
+                   "updatedAt": "2026-01-15T12:00:00Z"}
         results: dict[type[BaseModel], BaseModel] = {
             m.CustomerView: m.CustomerView.of(customer), m.Deactivated: m.Deactivated(**view, changed=True),
             m.Erased: m.Erased(changed=True), m.Exported: m.Exported(export={}), m.Done: m.Done(),

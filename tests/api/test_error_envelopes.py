@@ -77,3 +77,9 @@ async def test_each_failure_answers_the_envelope(api: InProcess, name: str) -> N
     assert response.headers["x-correlation-id"] == f"corr-{len(name)}"
     for leak in ("Traceback", "secret detail", "daprd did not answer", "RuntimeError"):
         assert leak not in response.text
+
+
+async def test_a_fixed_path_lists_its_own_methods_not_those_of_the_customer_path_it_shadows(api: InProcess) -> None:
+    for path, allowed in (("/v1/customers/password-resets", "POST"), (CUSTOMER, "DELETE, GET, PUT")):
+        response = await api.client.request("OPTIONS", path, headers=ADMIN)
+        assert (response.status_code, response.headers["allow"]) == (405, allowed), path

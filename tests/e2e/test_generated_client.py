@@ -79,9 +79,10 @@ def test_a_generated_client_drives_a_customer_through_daprd(service: Service, cl
     listed = api_module("addresses.list_addresses_v1_customers_customer_id_addresses_get").sync_detailed(
         customer.id, client=client)
     assert listed.status_code == 200
-    assert [a["street"] for a in json.loads(listed.content)["data"]["addresses"]] == ["1 Main St"]
+    assert [a.street for a in listed.parsed.data.addresses] == ["1 Main St"]
 
     segment = api_module("segments.get_segment_v1_customers_customer_id_segment_get").sync_detailed(
         customer.id, client=client)
     assert segment.status_code == 200
-    assert json.loads(segment.content)["data"]["segment"]["tier"] == "regular"
+    assert (segment.parsed.data.segment.tier, segment.parsed.data.segment.metrics.order_count) \
+        == (models.Tier.REGULAR, 0)
