@@ -41,12 +41,18 @@ def built() -> list[dict[str, Any]]:
 
 
 @cache
-def dapr_crds() -> dict[str, dict[str, Any]]:
-    """The pinned Dapr module's CRDs by kind."""
+def dapr_module() -> Path:
+    """The pinned Dapr module's source (tools/dapr-runtime/go.mod), from Go's module cache."""
     module = json.loads(subprocess.run(["go", "mod", "download", "-json", "github.com/dapr/dapr"],
                                        cwd=DAPR_TOOLS, capture_output=True, text=True, check=True).stdout)
+    return Path(module["Dir"])
+
+
+@cache
+def dapr_crds() -> dict[str, dict[str, Any]]:
+    """The pinned Dapr module's CRDs by kind."""
     crds = {}
-    for path in sorted((Path(module["Dir"]) / "charts" / "dapr" / "crds").glob("*.yaml")):
+    for path in sorted((dapr_module() / "charts" / "dapr" / "crds").glob("*.yaml")):
         for crd in yaml.safe_load_all(path.read_text()):
             if crd and crd.get("kind") == "CustomResourceDefinition":
                 crds[crd["spec"]["names"]["kind"]] = crd
