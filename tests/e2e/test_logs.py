@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from tests.support.service import Service
+from tests.support.service import Service, admin
 from tests.support.tokens import bearer
 
 
@@ -16,7 +16,9 @@ def test_log_lines_are_json_with_context_and_hold_no_personal_data(service: Serv
     email, first, last, password = f"log-{marker}@example.com", f"Quinn{marker}", f"Zed{marker}", f"Pw-{marker}-X9!"
     customer = service.create_customer(email=email, password=password, profile={"firstName": first, "lastName": last})
     path = f"/v1/customers/{customer['id']}"
-    service.api("PUT", path, json={"profile": {"phone": "+1-555-0142"}}, headers={"X-Correlation-ID": f"corr-{marker}"})
+    admin_token = admin()
+    service.api("PUT", path, token=admin_token, json={"profile": {"phone": "+1-555-0142"}},
+                headers={"X-Correlation-ID": f"corr-{marker}"})
     credentials = bearer("svc:auth", "customers:credentials")
     for attempt in (password, f"{password}-wrong"):
         service.api("POST", "/v1/customers/credentials/verify", token=credentials,
@@ -33,5 +35,8 @@ def test_log_lines_are_json_with_context_and_hold_no_personal_data(service: Serv
                                                                                     customer["id"])
     assert update["duration_ms"] > 0
     text = "\n".join(lines)
-    for secret in (email, first, last, password, "+1-555-0142"):
-        assert secret not in text, secret
+    tokens = [t["Authorization"].removeprefix("Bearer ") for t in (credentials, admin_token)]  # both sent above
+    for secret in (email, first, last, password, "+1-555-0142", *tokens):
+        assert secret not in text, secret[:12]
+    daprd_log = (service.stack.config.log_dir / "customer-service-daprd.log").read_text()
+    assert not any(token in daprd_log for token in tokens)
