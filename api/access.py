@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Path, Request, Security
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.convertors import Convertor, register_url_convertor
 
 from api.auth import ADMIN, CREDENTIALS, READ, WRITE, Principal, authorize_customer, forbidden, require_scope
 from api.dependencies import ApiServices, Services
@@ -25,7 +26,23 @@ from domain.errors import not_found
 from domain.ids import customer_uuid
 from telemetry.logs import CUSTOMER_ID
 
-# The pattern is documentation: an id that does not match it names no customer, and is answered 404.
+
+class CustomerIdConvertor(Convertor[str]):
+    """`{customer_id:customer}` in a route's path: only a segment starting cust_ is a customer id, so the
+    fixed paths beside it (/v1/customers/segments, /password-resets, ...) are never taken for one, and the
+    app routes as the OpenAPI document describes (a wrong method there is 405, not a customer's 404)."""
+
+    regex = "cust_[^/]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("customer", CustomerIdConvertor())
+# The pattern is documentation: a cust_ id that does not match it names no customer, and is answered 404.
 CustomerIdPath = Annotated[str, Path(description="Customer id, cust_ followed by 32 hex digits",
                                      json_schema_extra={"pattern": "^cust_[0-9a-f]{32}$"})]
 
@@ -145,5 +162,5 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
 
 def unguarded_routes(routers: Iterable[APIRouter]) -> list[str]:
     """Routes that declare none of the access dependencies."""
-    return [f"{sorted(route.methods or ())} {route.path}" for router in routers for route in router.routes
+    return [f"{sorted(route.methods or ())} {route.path_format}" for router in routers for route in router.routes
             if isinstance(route, APIRoute) and not any(call in GUARDS for call in _calls(route.dependant))]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
 from actors import interface as methods
 from actors import messages as m
@@ -19,20 +19,25 @@ from domain.ids import address_uuid
 router = APIRouter(prefix="/v1/customers", tags=["addresses"])
 
 
+# The pattern is documentation: an id that does not match it names no address, and is answered 404.
+AddressIdPath = Annotated[str, Path(description="Address id, addr_ followed by 32 hex digits",
+                                    json_schema_extra={"pattern": "^addr_[0-9a-f]{32}$"})]
+
+
 def valid_address_id(address_id: str) -> str:
     if address_uuid(address_id) is None:
         raise address_not_found(address_id)
     return address_id
 
 
-@router.get("/{customer_id}/addresses", response_model=Envelope[AddressBookData], responses=ERRORS,
+@router.get("/{customer_id:customer}/addresses", response_model=Envelope[AddressBookData], responses=ERRORS,
             summary="The customer's address book")
 async def list_addresses(access: ReadCustomer, actors: Actors, cache: Cache) -> Response:
     return json_response({"addresses": await address_book(cache, actors, access.customer_id)})
 
 
-@router.post("/{customer_id}/addresses", status_code=201, response_model=Envelope[AddressData], responses=ERRORS,
-             summary="Add an address")
+@router.post("/{customer_id:customer}/addresses", status_code=201, response_model=Envelope[AddressData],
+             responses=ERRORS, summary="Add an address")
 async def add_address(access: WriteCustomer, body: AddressIn, actors: Actors, origin: Origin,
                       response: Response, idempotency: IdempotencyKey) -> dict[str, Any]:
     result = await actors.call(access.customer_id, methods.ADD_ADDRESS, m.AddAddress(
@@ -41,18 +46,19 @@ async def add_address(access: WriteCustomer, body: AddressIn, actors: Actors, or
     return envelope({"address": result.address})
 
 
-@router.put("/{customer_id}/addresses/{address_id}", response_model=Envelope[AddressData], responses=ERRORS,
+@router.put("/{customer_id:customer}/addresses/{address_id}", response_model=Envelope[AddressData], responses=ERRORS,
             summary="Update an address (partial)")
-async def update_address(access: WriteCustomer, address_id: str, body: AddressIn, actors: Actors,
+async def update_address(access: WriteCustomer, address_id: AddressIdPath, body: AddressIn, actors: Actors,
                          origin: Origin) -> dict[str, Any]:
     result = await actors.call(access.customer_id, methods.UPDATE_ADDRESS, m.UpdateAddress(
         address_id=valid_address_id(address_id), changes=body.changes(), origin=origin))
     return envelope({"address": result.address})
 
 
-@router.delete("/{customer_id}/addresses/{address_id}", status_code=204, responses=ERRORS,
+@router.delete("/{customer_id:customer}/addresses/{address_id}", status_code=204, responses=ERRORS,
                summary="Remove an address; a removed default is replaced by the oldest of its type")
-async def remove_address(access: WriteCustomer, address_id: str, actors: Actors, origin: Origin) -> Response:
+async def remove_address(access: WriteCustomer, address_id: AddressIdPath, actors: Actors,
+                         origin: Origin) -> Response:
     await actors.call(access.customer_id, methods.REMOVE_ADDRESS,
                       m.RemoveAddress(address_id=valid_address_id(address_id), origin=origin))
     return Response(status_code=204)

@@ -17,7 +17,7 @@ from api.views import segment_view
 router = APIRouter(prefix="/v1/customers", tags=["analytics"])
 
 
-@router.get("/{customer_id}/analytics", responses=ERRORS,
+@router.get("/{customer_id:customer}/analytics", responses=ERRORS,
             summary="Activity counts by type over 30/90/365 days, last activity, order cadence")
 async def analytics(access: ReadCustomer, actors: Actors) -> dict[str, Any]:
     return envelope({"analytics": (await actors.call(access.customer_id, methods.ANALYTICS, QUERY)).analytics})
@@ -29,7 +29,7 @@ def _from_upstream(app_id: str, answer: UpstreamAnswer, key: str) -> dict[str, A
     return envelope({"source": f"{app_id} (cached)", "cachedAt": answer.cached_at, key: answer.body})
 
 
-@router.get("/{customer_id}/orders/summary", responses=ERRORS,
+@router.get("/{customer_id:customer}/orders/summary", responses=ERRORS,
             summary="Order history summary: the Order Service, else its last answer, else our own metrics")
 async def orders_summary(access: ReadCustomer, actors: Actors, cache: Cache, upstream: Upstream,
                          policy: Policy) -> dict[str, Any]:
@@ -45,7 +45,7 @@ async def orders_summary(access: ReadCustomer, actors: Actors, cache: Cache, ups
     }})
 
 
-@router.get("/{customer_id}/loyalty", responses=ERRORS,
+@router.get("/{customer_id:customer}/loyalty", responses=ERRORS,
             summary="Loyalty points: the Loyalty Service, else its last answer, else our own tally")
 async def loyalty(access: ReadCustomer, actors: Actors, cache: Cache, upstream: Upstream,
                   policy: Policy) -> dict[str, Any]:

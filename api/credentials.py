@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
 from actors import interface as methods
 from actors import messages as m
@@ -15,6 +16,10 @@ from domain.errors import DomainError, ErrorCode
 from telemetry.metrics import LOGIN_FAILURES
 
 router = APIRouter(prefix="/v1/customers", tags=["credentials"])
+# An id that does not match names no session, and is answered 404.
+SESSION_ID = re.compile(r"sess_[A-Za-z0-9_-]{1,64}")
+SessionIdPath = Annotated[str, Path(description="Session id, sess_ followed by up to 64 URL-safe characters",
+                                    json_schema_extra={"pattern": f"^{SESSION_ID.pattern}$"})]
 
 
 def _invalid() -> DomainError:
@@ -53,14 +58,17 @@ async def verify_credentials(body: VerifyCredentialsIn, _: CredentialsService, a
 
 
 @router.get("/sessions/{session_id}", responses=ERRORS, summary="Look up a session")
-async def get_session(session_id: str, _: CredentialsService, sessions: Sessions) -> dict[str, Any]:
+async def get_session(session_id: SessionIdPath, _: CredentialsService, sessions: Sessions) -> dict[str, Any]:
     session = await sessions.get(session_id)
     if session is None:
         raise DomainError(ErrorCode.SESSION_NOT_FOUND, "no such session, or it has expired")
     return envelope({"session": session})
 
 
-@router.delete("/sessions/{session_id}", status_code=204, responses=ERRORS, summary="End a session")
-async def end_session(session_id: str, _: CredentialsService, sessions: Sessions) -> Response:
+@router.delete("/sessions/{session_id}", status_code=204, responses=ERRORS,
+               summary="End a session (idempotent; an id that cannot be a session's is 404)")
+async def end_session(session_id: SessionIdPath, _: CredentialsService, sessions: Sessions) -> Response:
+    if not SESSION_ID.fullmatch(session_id):
+        raise DomainError(ErrorCode.SESSION_NOT_FOUND, "no such session, or it has expired")
     await sessions.delete(session_id)
     return Response(status_code=204)

@@ -42,12 +42,13 @@ async def create_customer(body: CreateCustomerIn, principal: AccountCreator, act
     return customer_response(view, status_code=201, headers={"Location": f"/v1/customers/{customer_id}"})
 
 
-@router.get("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS, summary="Get a customer")
+@router.get("/{customer_id:customer}", response_model=Envelope[CustomerData], responses=ERRORS,
+            summary="Get a customer")
 async def get_customer(access: ReadCustomer, actors: Actors, cache: Cache) -> Response:
     return customer_response(await customer_view(cache, actors, access.customer_id))
 
 
-@router.put("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS,
+@router.put("/{customer_id:customer}", response_model=Envelope[CustomerData], responses=ERRORS,
             summary="Update profile and preferences (partial; nested preferences merge); a new email address "
                     "waits for verification")
 async def update_customer(access: WriteCustomer, body: UpdateCustomerIn, actors: Actors, origin: Origin,
@@ -74,7 +75,7 @@ async def update_customer(access: WriteCustomer, body: UpdateCustomerIn, actors:
     return customer_response(view)
 
 
-@router.delete("/{customer_id}", response_model=Envelope[CustomerData], responses=ERRORS,
+@router.delete("/{customer_id:customer}", response_model=Envelope[CustomerData], responses=ERRORS,
                summary="Deactivate a customer account (idempotent)")
 async def deactivate_customer(access: WriteOwnCustomer, actors: Actors, origin: Origin,
                               idempotency: IdempotencyKey) -> Response:
@@ -82,13 +83,13 @@ async def deactivate_customer(access: WriteOwnCustomer, actors: Actors, origin: 
         origin=origin, **idempotency.command(access.principal))))
 
 
-@router.get("/{customer_id}/export", responses=ERRORS,
+@router.get("/{customer_id:customer}/export", responses=ERRORS,
             summary="GDPR access: every piece of personal data held about the customer")
 async def export_customer(access: ReadOwnCustomer, actors: Actors) -> dict[str, Any]:
     return envelope({"export": (await actors.call(access.customer_id, methods.EXPORT, QUERY)).export})
 
 
-@router.post("/{customer_id}/erasure", responses=ERRORS,
+@router.post("/{customer_id:customer}/erasure", responses=ERRORS,
              summary="GDPR erasure: anonymise the customer and announce customers.customer.erased")
 async def erase_customer(access: WriteOwnCustomer, actors: Actors, origin: Origin,
                          idempotency: IdempotencyKey) -> dict[str, Any]:
@@ -97,7 +98,7 @@ async def erase_customer(access: WriteOwnCustomer, actors: Actors, origin: Origi
     return envelope({"customerId": access.customer_id, "erased": True, "changed": result.changed})
 
 
-@router.put("/{customer_id}/password", status_code=204, responses=ERRORS,
+@router.put("/{customer_id:customer}/password", status_code=204, responses=ERRORS,
             summary="Change the password; the current password is always required")
 async def change_password(access: WriteOwnCustomer, body: ChangePasswordIn, actors: Actors, throttle: Throttle,
                           origin: Origin, idempotency: IdempotencyKey) -> Response:

@@ -72,7 +72,8 @@ KEY_HEADER = Header(
 async def idempotency(request: Request,
                       idempotency_key: Annotated[str | None, KEY_HEADER] = None) -> Idempotency:
     route = request.scope.get("route")
-    return Idempotency(idempotency_key, f"{request.method} {route.path if isinstance(route, APIRoute) else ''}")
+    return Idempotency(idempotency_key,
+                       f"{request.method} {route.path_format if isinstance(route, APIRoute) else ''}")
 
 
 IdempotencyKey = Annotated[Idempotency, Depends(idempotency)]

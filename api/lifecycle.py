@@ -17,7 +17,7 @@ from domain.errors import invalid
 router = APIRouter(prefix="/v1/customers", tags=["lifecycle"])
 
 
-@router.post("/{customer_id}/reactivation", response_model=Envelope[CustomerData], responses=ERRORS,
+@router.post("/{customer_id:customer}/reactivation", response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Reactivate an inactive account: the owner with its password, or an admin")
 async def reactivate(access: WriteOwnCustomer, body: ReactivateIn, actors: Actors, throttle: Throttle,
                      origin: Origin, idempotency: IdempotencyKey) -> Response:
@@ -33,7 +33,7 @@ async def reactivate(access: WriteOwnCustomer, body: ReactivateIn, actors: Actor
     return customer_response(view)
 
 
-@router.post("/{customer_id}/suspension", response_model=Envelope[CustomerData], responses=ERRORS,
+@router.post("/{customer_id:customer}/suspension", response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Suspend a customer, with a reason (admin): no login, no change; services still read")
 async def suspend(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin,
                   idempotency: IdempotencyKey) -> Response:
@@ -42,7 +42,7 @@ async def suspend(access: AdminCustomer, body: SuspensionIn, actors: Actors, ori
         **idempotency.command(access.principal, body))))
 
 
-@router.delete("/{customer_id}/suspension", response_model=Envelope[CustomerData], responses=ERRORS,
+@router.delete("/{customer_id:customer}/suspension", response_model=Envelope[CustomerData], responses=ERRORS,
                summary="Lift a suspension, with a reason (admin)")
 async def lift_suspension(access: AdminCustomer, body: SuspensionIn, actors: Actors, origin: Origin,
                           idempotency: IdempotencyKey) -> Response:
@@ -51,7 +51,7 @@ async def lift_suspension(access: AdminCustomer, body: SuspensionIn, actors: Act
         **idempotency.command(access.principal, body))))
 
 
-@router.post("/{customer_id}/verification", response_model=Envelope[CustomerData], responses=ERRORS,
+@router.post("/{customer_id:customer}/verification", response_model=Envelope[CustomerData], responses=ERRORS,
              summary="Mark the email address or phone number verified (scope customers:credentials)")
 async def verify(access: CredentialsCustomer, body: VerificationIn, actors: Actors, origin: Origin,
                  idempotency: IdempotencyKey) -> Response:

@@ -35,7 +35,8 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, recording)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            matched = scope.get("route")  # the template as the document writes it, without convertors
+            route = getattr(matched, "path_format", getattr(matched, "path", "unmatched"))
             elapsed = time.perf_counter() - started
             HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
             HTTP_LATENCY.labels(scope["method"], route).observe(elapsed)

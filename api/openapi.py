@@ -44,16 +44,34 @@ def _headers_of(method: str, path: str, status: str, response: dict[str, Any], s
     return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
 
 
+# Through daprd, a request daprd itself refuses (a control character in the path, say) is answered 400 by
+# daprd, in its own error shape, before the app sees it.
+DAPR_ERROR = {"type": "object", "required": ["errorCode", "message"], "title": "DaprError",
+              "properties": {"errorCode": {"type": "string"}, "message": {"type": "string"},
+                             "details": {"type": "array", "items": {"type": "object"}}}}
+ERROR_ENVELOPE = "#/components/schemas/ErrorEnvelope"
+
+
+def _with_daprs_refusal(response: dict[str, Any]) -> None:
+    content = response.get("content", {}).get("application/json", {})
+    if content.get("schema", {}).get("$ref") == ERROR_ENVELOPE:
+        content["schema"] = {"anyOf": [{"$ref": ERROR_ENVELOPE}, {"$ref": "#/components/schemas/DaprError"}]}
+
+
 def complete(document: dict[str, Any]) -> dict[str, Any]:
-    """`document` (FastAPI's) with the public paths only, their answers' headers, and the registration's links."""
+    """`document` (FastAPI's) with the public paths only, their answers' headers, daprd's own 400s, and the
+    registration's links."""
     document["paths"] = {path: item for path, item in document["paths"].items() if is_public(path)}
     document.setdefault("components", {})["headers"] = HEADERS
+    document["components"].setdefault("schemas", {})["DaprError"] = DAPR_ERROR
     links = {}
     for path, item in document["paths"].items():
         for method, operation in item.items():
             secured = "security" in operation
             for status, response in operation.get("responses", {}).items():
                 response["headers"] = _headers_of(method, path, status, response, secured)
+                if status == "400":
+                    _with_daprs_refusal(response)
             if "{customer_id}" in path:
                 links[operation["operationId"]] = {
                     "operationId": operation["operationId"],

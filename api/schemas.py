@@ -13,7 +13,16 @@ from datetime import date
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress, JsonValue, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyAddress,
+    JsonValue,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from actors.messages import CustomerRepresentation
@@ -21,7 +30,7 @@ from domain.addresses import FIELD_LIMITS as ADDRESS_LIMITS
 from domain.addresses import AddressType
 from domain.segmentation import Segment, Tier
 from domain.tokens import TOKEN_MAX_LENGTH
-from domain.validation import OVERRIDE_REASON_LIMITS, PREFERENCE_LIMITS, PROFILE_LIMITS, Gender
+from domain.validation import EMAIL_PATTERN, OVERRIDE_REASON_LIMITS, PREFERENCE_LIMITS, PROFILE_LIMITS, Gender
 
 T = TypeVar("T")
 
@@ -45,8 +54,21 @@ def secret(*, max_length: int, default: Any = ...) -> Any:
     return Field(default, max_length=max_length, json_schema_extra=SECRET)
 
 
+def _no_nul_in_the_document(schema: dict[str, Any]) -> None:
+    """Says in the OpenAPI document what `_no_nul` enforces: no string field takes a NUL character."""
+    for field_schema in schema.get("properties", {}).values():
+        for variant in (field_schema, *field_schema.get("anyOf", ())):
+            if variant.get("type") == "string" and "pattern" not in variant and "format" not in variant \
+                    and "enum" not in variant:
+                variant["pattern"] = NO_NUL
+
+
+NO_NUL = "^[^\\u0000]*$"
+
+
 class Body(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
+                              json_schema_extra=_no_nul_in_the_document)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -93,17 +115,20 @@ class PreferencesIn(Body):
 
 
 PASSWORD_MAX = 1024
+# The address rule the domain checks (domain/validation.py), for the document only: a body that breaks it
+# still reaches the domain, which answers the spec's INVALID_EMAIL_FORMAT rather than a generic 400.
+EMAIL: dict[str, JsonValue] = {"pattern": EMAIL_PATTERN.pattern, "maxLength": 255}
 
 
 class CreateCustomerIn(Body):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, json_schema_extra=EMAIL)
     password: str = secret(max_length=PASSWORD_MAX)
     profile: ProfileIn = Field(default_factory=lambda: ProfileIn())
     preferences: PreferencesIn = Field(default_factory=lambda: PreferencesIn())
 
 
 class UpdateCustomerIn(Body):
-    email: str | None = Field(None, max_length=320, description=(
+    email: str | None = Field(None, max_length=320, json_schema_extra=EMAIL, description=(
         "A new login address. It waits as pendingEmail until confirmed with a verification token. The "
         "customer's own token must give currentPassword with it; an admin or a customers:credentials "
         "service gives emailChangeReason instead."))
@@ -135,7 +160,10 @@ class ChangePasswordIn(Body):
 class VerifyCredentialsIn(Body):
     email: str = Field(max_length=320)
     password: str = secret(max_length=PASSWORD_MAX)
-    client_address: IPvAnyAddress | None = None  # the end user's IP address, as the auth service saw it
+    # The end user's IP address, as the auth service saw it.
+    client_address: Annotated[IPvAnyAddress | None, WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}, {"type": "null"}]})] \
+        = None
 
 
 class AddressIn(Body):
@@ -154,7 +182,7 @@ class AddressIn(Body):
 
 
 class PasswordResetRequestIn(Body):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, json_schema_extra=EMAIL)
 
 
 class PasswordResetIn(Body):

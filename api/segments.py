@@ -29,13 +29,13 @@ async def segment_counts(_: Admin, reads: Reads) -> dict[str, Any]:
     return envelope({"segments": await reads.segment_counts()})
 
 
-@router.get("/{customer_id}/segment", response_model=Envelope[SegmentData], responses=ERRORS,
+@router.get("/{customer_id:customer}/segment", response_model=Envelope[SegmentData], responses=ERRORS,
             summary="Tier, segment, metrics and qualifications")
 async def get_segment(access: ReadCustomer, actors: Actors, cache: Cache, policy: Policy) -> Response:
     return json_response({"segment": await segment_view(cache, actors, access.customer_id, policy.clock.now())})
 
 
-@router.put("/{customer_id}/segment", response_model=Envelope[SegmentData], responses=ERRORS,
+@router.put("/{customer_id:customer}/segment", response_model=Envelope[SegmentData], responses=ERRORS,
             summary="Override tier and/or segment by hand, with a reason (admin)")
 async def override_segment(access: AdminCustomer, body: SegmentOverrideIn, actors: Actors,
                            origin: Origin) -> dict[str, Any]:
@@ -50,7 +50,7 @@ async def override_segment(access: AdminCustomer, body: SegmentOverrideIn, actor
     return envelope({"segment": result.segment})
 
 
-@router.delete("/{customer_id}/segment/override", response_model=Envelope[SegmentData], responses=ERRORS,
+@router.delete("/{customer_id:customer}/segment/override", response_model=Envelope[SegmentData], responses=ERRORS,
                summary="Clear a manual override: the computed tier and segment apply again (admin)")
 async def clear_override(access: AdminCustomer, actors: Actors, origin: Origin) -> dict[str, Any]:
     try:

@@ -40,11 +40,15 @@ def default_preferences() -> dict[str, Any]:
 
 
 def merge_preferences(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """Nested merge: a change to one marketing flag leaves the others as they were."""
+    """Nested merge: a change to one marketing flag leaves the others as they were. A null changes nothing:
+    every preference always has a value (a null `notifications` or `language` was a 500 once, found by
+    schemathesis's stateful phase)."""
     merged = {**current}
     for key, value in changes.items():
+        if value is None:
+            continue
         if isinstance(value, dict) and isinstance(current.get(key), dict):
-            merged[key] = {**current[key], **value}
+            merged[key] = {**current[key], **{k: v for k, v in value.items() if v is not None}}
         else:
             merged[key] = value
     return merged

@@ -59,8 +59,8 @@ MATRIX: dict[tuple[str, str], tuple[int, set[str], dict[str, Any] | None]] = {
 
 
 def api_routes() -> set[tuple[str, str]]:
-    return {(method, route.path) for router in ROUTERS for route in router.routes
-            if isinstance(route, APIRoute) and route.path.startswith("/v1/") for method in route.methods or ()}
+    return {(method, route.path_format) for router in ROUTERS for route in router.routes
+            if isinstance(route, APIRoute) and route.path_format.startswith("/v1/") for method in route.methods or ()}
 
 
 def token(caller: str, customer_id: str) -> dict[str, str]:

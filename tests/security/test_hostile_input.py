@@ -32,8 +32,7 @@ def envelope_error(response: httpx.Response, status: int) -> str:
 ])
 def test_nul_characters_in_a_new_customer_are_refused(service: Service, body: dict[str, Any]) -> None:
     body = {**body, "email": body["email"].replace("@", f"-{uuid.uuid4().hex[:6]}@")}
-    assert envelope_error(service.api("POST", "/v1/customers", json=body), 400) in (
-        "VALIDATION_FAILED", "INVALID_EMAIL_FORMAT")
+    assert envelope_error(service.api("POST", "/v1/customers", json=body), 400) == "VALIDATION_FAILED"
 
 
 def test_nul_characters_in_updates_and_addresses_are_refused(service: Service) -> None:

@@ -86,8 +86,9 @@ def test_scope_look_alikes_grant_nothing(service: Service, scope: str) -> None:
 
 
 def customer_routes() -> list[tuple[str, str]]:
-    return sorted((method, route.path) for router in ROUTERS for route in router.routes
-                  if isinstance(route, APIRoute) and "{customer_id}" in route.path for method in route.methods or ())
+    return sorted((method, route.path_format) for router in ROUTERS for route in router.routes
+                  if isinstance(route, APIRoute) and "{customer_id}" in route.path_format
+                  for method in route.methods or ())
 
 
 @pytest.mark.parametrize(("method", "path"), customer_routes())

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.customer import Customer, Status
+from domain.customer import Customer, Status, default_preferences
 from domain.errors import DomainError, ErrorCode
 from domain.ids import customer_id_of, customer_uuid, new_customer_id
 from domain.validation import check_email, check_password
@@ -106,3 +106,16 @@ def test_deactivation_is_idempotent_and_blocks_updates() -> None:
 def test_state_round_trips() -> None:
     customer = register(marketing={"pushOptIn": True}).logged_in(NOW)
     assert Customer.from_state(customer.to_state()) == customer
+
+
+def test_a_null_preference_changes_nothing() -> None:
+    """schemathesis's stateful phase registered {"preferences": {"notifications": null}}: a 500 then."""
+    nulls = {"language": None, "notifications": None, "marketing": {"emailOptIn": None, "smsOptIn": True}}
+    customer, consents = Customer.register(customer_id=new_customer_id(), email="nulls@example.com", profile={},
+                                           preferences=nulls, now=NOW)
+    expected = default_preferences()
+    expected["marketing"]["smsOptIn"] = True
+    assert customer.preferences == expected
+    assert [(c.channel, c.granted) for c in consents] == [("email", False), ("sms", True), ("push", False)]
+    updated, _, changed = customer.update(profile={}, preferences=nulls, now=NOW, source="s")
+    assert (updated.preferences, changed) == (expected, [])
