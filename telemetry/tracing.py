@@ -20,6 +20,7 @@ names an email there). daprd's own spans are another matter (README, "Traces").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -74,7 +75,7 @@ def instrument(app: FastAPI, provider: TracerProvider | None) -> None:
     traced_stack = None
     if provider is not None:
         FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=UNTRACED_PATHS,
-                                           server_request_hook=_without_query, exclude_spans=["receive", "send"])
+                                           server_request_hook=_as_documented, exclude_spans=["receive", "send"])
         traced_stack = app.build_middleware_stack
 
     def build_middleware_stack() -> ASGIApp:
@@ -113,10 +114,21 @@ class TracedWhenSampled:
             detach(token)
 
 
-def _without_query(span: trace.Span, scope: dict[str, Any]) -> None:
-    """Drops the query string from the URL attributes the instrumentation recorded (the path stays)."""
+# A path convertor in a route's template (`{customer_id:customer}`, api/access.py), which the instrumentation
+# copies into the span's name and http.route: spans name the template as the OpenAPI document writes it.
+CONVERTOR = re.compile(r"\{(\w+):\w+\}")
+
+
+def _as_documented(span: trace.Span, scope: dict[str, Any]) -> None:
+    """The span's route without convertors, and no query string in its URL attributes (the path stays)."""
     recorded = getattr(span, "attributes", None)
-    if not span.is_recording() or not scope.get("query_string") or not recorded:
+    if not span.is_recording() or not recorded:
+        return
+    if "{" in getattr(span, "name", ""):
+        span.update_name(CONVERTOR.sub(r"{\1}", span.name))  # type: ignore[attr-defined]
+    if isinstance(route := recorded.get("http.route"), str) and ":" in route:
+        span.set_attribute("http.route", CONVERTOR.sub(r"{\1}", route))
+    if not scope.get("query_string"):
         return
     for name in QUERY_BEARING_ATTRIBUTES:
         if isinstance(value := recorded.get(name), str):
