@@ -171,6 +171,17 @@ def test_a_stolen_session_cannot_move_the_login(service: Service) -> None:
     assert (unchanged["email"], unchanged["pendingEmail"]) == (customer["email"], None)
 
 
+def test_resending_the_unchanged_email_is_neither_guarded_nor_counted(service: Service) -> None:
+    """A client that PUTs the whole representation sends the email it has: no password needed, and no
+    attempt counted against the login throttle however often it does."""
+    customer = service.create_customer()
+    for _ in range(7):  # past LOGIN_MAX_FAILURES (5)
+        same = service.api("PUT", f"/v1/customers/{customer['id']}", token=own(customer),
+                           json={"email": customer["email"], "profile": {"firstName": "Ada"}})
+        assert same.status_code == 200, same.text
+    assert login(service, customer["email"]).status_code == 200
+
+
 def test_an_email_change_waits_for_the_new_address_and_tells_the_old_one(service: Service) -> None:
     customer = service.create_customer()
     path = f"/v1/customers/{customer['id']}"
