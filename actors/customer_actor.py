@@ -28,7 +28,7 @@ from domain.errors import DomainError, ErrorCode, invalid, not_found
 from domain.ids import new_address_id
 from domain.segmentation import Override, Tier
 from domain.tokens import TokenPurpose, TokenRedemption
-from domain.validation import check_email, check_password
+from domain.validation import check_password
 from persistence.read_models import ReadModels
 from persistence.store import StoreUnavailable
 
@@ -92,14 +92,13 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     @use_case(methods.UPDATE)
     async def update(self, request: m.UpdateCustomer) -> m.CustomerView:
         current = self._turn.existing()
-        if request.email is not None \
-                and check_email(request.email) not in (current.customer.email, current.customer.pending_email):
-            await self._guard_email_change(request)
         change = current.update_profile(profile=request.profile, preferences=request.preferences,
                                         source=request.source, if_match=request.if_match, now=self._turn.now(),
                                         email=request.email, email_change_reason=request.email_change_reason)
         if change is None:
             return m.CustomerView.of(current)
+        if change.asks_for_a_new_email:
+            await self._guard_email_change(request)
         return await self._applied(change, request, m.CustomerView.of(change.after))
 
     @use_case(methods.DEACTIVATE)

@@ -90,6 +90,12 @@ class Change:
         return self.before is None or self.before.segment != self.after.segment
 
     @property
+    def asks_for_a_new_email(self) -> bool:
+        """The change sets a new pending email address (not a cancellation): what moves the login later."""
+        pending = self.after.customer.pending_email
+        return pending is not None and (self.before is None or pending != self.before.customer.pending_email)
+
+    @property
     def addresses_changed(self) -> bool:
         return self.before is None or self.before.addresses != self.after.addresses
 
