@@ -11,7 +11,16 @@ from actors import messages as m
 from api.access import ReadCustomer, WriteCustomer
 from api.dependencies import Actors, Cache, Origin
 from api.idempotency import IdempotencyKey
-from api.schemas import ERRORS, AddressBookData, AddressData, AddressIn, Envelope, envelope, json_response
+from api.schemas import (
+    ERRORS,
+    AddressBookData,
+    AddressChangesIn,
+    AddressData,
+    AddressIn,
+    Envelope,
+    envelope,
+    json_response,
+)
 from api.views import address_book
 from domain.addresses import address_not_found
 from domain.ids import address_uuid
@@ -48,7 +57,7 @@ async def add_address(access: WriteCustomer, body: AddressIn, actors: Actors, or
 
 @router.put("/{customer_id:customer}/addresses/{address_id}", response_model=Envelope[AddressData], responses=ERRORS,
             summary="Update an address (partial)")
-async def update_address(access: WriteCustomer, address_id: AddressIdPath, body: AddressIn, actors: Actors,
+async def update_address(access: WriteCustomer, address_id: AddressIdPath, body: AddressChangesIn, actors: Actors,
                          origin: Origin) -> dict[str, Any]:
     result = await actors.call(access.customer_id, methods.UPDATE_ADDRESS, m.UpdateAddress(
         address_id=valid_address_id(address_id), changes=body.changes(), origin=origin))

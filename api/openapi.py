@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from api.boundary import is_public
+from api.schemas import NEW_PASSWORD, without_nul
+from domain.validation import password_pattern
 
 CUSTOMER_ID_FROM_REGISTRATION = "$response.body#/data/customer/id"
 HEADERS: dict[str, dict[str, Any]] = {
@@ -27,8 +29,46 @@ HEADERS: dict[str, dict[str, Any]] = {
     "Location": {"description": "Where the created resource is", "schema": {"type": "string"}},
 }
 CREATES = {("post", "/v1/customers"), ("post", "/v1/customers/{customer_id}/addresses")}
-REGISTRATION = ("post", "/v1/customers")
-
+REGISTRATION = ("post", "/v1/customers", "201")
+# A password that meets the rules, for the links that set one (a generated client fills in its own).
+EXAMPLE_NEW_PASSWORD = "Fresh-Passw0rd-2!"  # noqa: S105 - an example in the document, no secret
+SAME_CUSTOMER = {"customer_id": "$request.path.customer_id"}
+# From an answer to the operations that use what it gave: (method, path, status) -> link name -> target
+# (method, path) with the parameters and the body it takes from the request or the answer. Besides these,
+# the registration links to every operation on the customer it created (complete()).
+LINKS: dict[tuple[str, str, str], dict[str, tuple[tuple[str, str], dict[str, Any]]]] = {
+    REGISTRATION: {
+        "login": (("post", "/v1/customers/credentials/verify"), {"requestBody": {
+            "email": "$request.body#/email", "password": "$request.body#/password"}}),
+        "changePassword": (("put", "/v1/customers/{customer_id}/password"), {
+            "parameters": {"customer_id": CUSTOMER_ID_FROM_REGISTRATION}, "requestBody": {
+                "currentPassword": "$request.body#/password", "newPassword": EXAMPLE_NEW_PASSWORD}}),
+        "requestPasswordReset": (("post", "/v1/customers/password-resets"), {"requestBody": {
+            "email": "$request.body#/email"}}),
+        "issueEmailVerification": (("post", "/v1/customers/email-verifications"), {"requestBody": {
+            "customerId": CUSTOMER_ID_FROM_REGISTRATION}}),
+    },
+    ("post", "/v1/customers/credentials/verify", "200"): {
+        name: ((method, "/v1/customers/sessions/{session_id}"), {
+            "parameters": {"session_id": "$response.body#/data/session/sessionId"}})
+        for name, method in (("getSession", "get"), ("endSession", "delete"))},
+    ("post", "/v1/customers/password-resets", "202"): {
+        "redeem": (("post", "/v1/customers/password-resets/redemption"), {"requestBody": {
+            "token": "$response.body#/data/token", "newPassword": EXAMPLE_NEW_PASSWORD}})},
+    ("post", "/v1/customers/email-verifications", "201"): {
+        "confirm": (("post", "/v1/customers/email-verifications/confirmation"), {"requestBody": {
+            "token": "$response.body#/data/token"}})},
+    ("post", "/v1/customers/{customer_id}/addresses", "201"): {
+        name: ((method, "/v1/customers/{customer_id}/addresses/{address_id}"), {"parameters": {
+            **SAME_CUSTOMER, "address_id": "$response.body#/data/address/id"}})
+        for name, method in (("updateAddress", "put"), ("removeAddress", "delete"))},
+    ("delete", "/v1/customers/{customer_id}", "200"): {
+        "reactivate": (("post", "/v1/customers/{customer_id}/reactivation"), {"parameters": SAME_CUSTOMER})},
+    ("post", "/v1/customers/{customer_id}/suspension", "200"): {
+        "liftSuspension": (("delete", "/v1/customers/{customer_id}/suspension"), {"parameters": SAME_CUSTOMER})},
+    ("put", "/v1/customers/{customer_id}/segment", "200"): {
+        "clearOverride": (("delete", "/v1/customers/{customer_id}/segment/override"), {"parameters": SAME_CUSTOMER})},
+}
 
 def _headers_of(method: str, path: str, status: str, response: dict[str, Any], secured: bool) -> dict[str, Any]:
     names = ["X-Correlation-ID"]
@@ -58,13 +98,22 @@ def _with_daprs_refusal(response: dict[str, Any]) -> None:
         content["schema"] = {"anyOf": [{"$ref": ERROR_ENVELOPE}, {"$ref": "#/components/schemas/DaprError"}]}
 
 
-def complete(document: dict[str, Any]) -> dict[str, Any]:
-    """`document` (FastAPI's) with the public paths only, their answers' headers, daprd's own 400s, and the
-    registration's links."""
+def _with_password_min_length(schemas: dict[str, Any], min_length: int) -> None:
+    """The configured PASSWORD_MIN_LENGTH on every password being set (api.schemas.NEW_PASSWORD)."""
+    for schema in schemas.values():
+        for field in schema.get("properties", {}).values():
+            if field.get("format") == NEW_PASSWORD["format"] and "minLength" in field:
+                field.update(minLength=min_length, pattern=without_nul(password_pattern(min_length=min_length)))
+
+
+def complete(document: dict[str, Any], *, password_min_length: int) -> dict[str, Any]:
+    """`document` (FastAPI's) with the public paths only, their answers' headers, daprd's own 400s, the
+    configured password length and the links from what creates a resource to what uses it."""
+    _with_password_min_length(document.get("components", {}).get("schemas", {}), password_min_length)
     document["paths"] = {path: item for path, item in document["paths"].items() if is_public(path)}
     document.setdefault("components", {})["headers"] = HEADERS
     document["components"].setdefault("schemas", {})["DaprError"] = DAPR_ERROR
-    links = {}
+    registration_links = {}
     for path, item in document["paths"].items():
         for method, operation in item.items():
             secured = "security" in operation
@@ -73,9 +122,16 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                 if status == "400":
                     _with_daprs_refusal(response)
             if "{customer_id}" in path:
-                links[operation["operationId"]] = {
+                registration_links[operation["operationId"]] = {
                     "operationId": operation["operationId"],
                     "parameters": {"customer_id": CUSTOMER_ID_FROM_REGISTRATION}}
-    method, path = REGISTRATION
-    document["paths"][path][method]["responses"]["201"]["links"] = links
+    _link(document, REGISTRATION, registration_links)
+    for source, links in LINKS.items():
+        _link(document, source, {name: {"operationId": document["paths"][path][method]["operationId"], **fields}
+                                 for name, ((method, path), fields) in links.items()})
     return document
+
+
+def _link(document: dict[str, Any], source: tuple[str, str, str], links: dict[str, Any]) -> None:
+    method, path, status = source
+    document["paths"][path][method]["responses"][status].setdefault("links", {}).update(links)

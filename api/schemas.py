@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     IPvAnyAddress,
     JsonValue,
+    StrictBool,
     WithJsonSchema,
     field_validator,
 )
@@ -30,7 +31,24 @@ from domain.addresses import FIELD_LIMITS as ADDRESS_LIMITS
 from domain.addresses import AddressType
 from domain.segmentation import Segment, Tier
 from domain.tokens import TOKEN_MAX_LENGTH
-from domain.validation import EMAIL_PATTERN, OVERRIDE_REASON_LIMITS, PREFERENCE_LIMITS, PROFILE_LIMITS, Gender
+from domain.validation import (
+    COUNTRY_CODES,
+    CURRENCY_PATTERN,
+    DEFAULT_PASSWORD_MIN_LENGTH,
+    EMAIL_MAX_LENGTH,
+    EMAIL_PATTERN,
+    LANGUAGE_PATTERN,
+    MAX_PASSWORD_LENGTH,
+    NOT_BLANK,
+    OVERRIDE_REASON_LIMITS,
+    PHONE_PATTERN,
+    PREFERENCE_LIMITS,
+    PROFILE_LIMITS,
+    Gender,
+    birth_date_pattern,
+    password_pattern,
+    timezones,
+)
 
 T = TypeVar("T")
 
@@ -54,16 +72,44 @@ def secret(*, max_length: int, default: Any = ...) -> Any:
     return Field(default, max_length=max_length, json_schema_extra=SECRET)
 
 
+# A password being set: the document states the domain's rules (domain/validation.py) with the default
+# length, which api/openapi.py replaces with the configured one; the domain checks them (WEAK_PASSWORD).
+NEW_PASSWORD: dict[str, JsonValue] = {
+    **SECRET, "pattern": password_pattern(min_length=DEFAULT_PASSWORD_MIN_LENGTH), "maxLength": MAX_PASSWORD_LENGTH,
+    "minLength": DEFAULT_PASSWORD_MIN_LENGTH,
+    "description": "Mixes two of lowercase, uppercase, digits and symbols; not one of the most common passwords, "
+                   "nor two characters repeated; does not contain the name of the email address"}
+
+
+def new_password() -> Any:
+    return Field(max_length=PASSWORD_MAX, json_schema_extra=NEW_PASSWORD)
+
+
+def documented(pattern: str, **more: JsonValue) -> dict[str, JsonValue]:
+    """A domain rule, stated for the document only: the domain checks it and answers in the spec's terms."""
+    return {"pattern": pattern, **more}
+
+
 def _no_nul_in_the_document(schema: dict[str, Any]) -> None:
-    """Says in the OpenAPI document what `_no_nul` enforces: no string field takes a NUL character."""
+    """Says in the OpenAPI document what `_no_nul` enforces: no string field takes a NUL character (a field
+    with a pattern of its own gets a guard in front of it)."""
     for field_schema in schema.get("properties", {}).values():
         for variant in (field_schema, *field_schema.get("anyOf", ())):
-            if variant.get("type") == "string" and "pattern" not in variant and "format" not in variant \
-                    and "enum" not in variant:
-                variant["pattern"] = NO_NUL
+            if variant.get("type") != "string" or "enum" in variant:
+                continue
+            pattern = variant.get("pattern")
+            variant["pattern"] = NO_NUL if pattern is None else without_nul(pattern)
 
 
 NO_NUL = "^[^\\u0000]*$"
+NUL_GUARD = "^(?![\\s\\S]*\\u0000)"
+
+
+def without_nul(pattern: str) -> str:
+    """`pattern`, and no NUL anywhere in the text."""
+    if pattern.startswith(NUL_GUARD):
+        return pattern
+    return NUL_GUARD + (pattern[1:] if pattern.startswith("^") else "[\\s\\S]*" + pattern)
 
 
 class Body(BaseModel):
@@ -88,28 +134,33 @@ class Body(BaseModel):
 class ProfileIn(Body):
     first_name: str | None = Field(None, max_length=PROFILE_LIMITS["firstName"])
     last_name: str | None = Field(None, max_length=PROFILE_LIMITS["lastName"])
-    date_of_birth: date | None = None
+    date_of_birth: str | None = Field(None, max_length=10, json_schema_extra=documented(
+        birth_date_pattern(date.today().year), description="YYYY-MM-DD, from 1900 to the end of last year"))
     gender: Gender | None = None
-    phone: str | None = Field(None, max_length=PROFILE_LIMITS["phone"])
+    phone: str | None = Field(None, max_length=PROFILE_LIMITS["phone"],
+                              json_schema_extra=documented(PHONE_PATTERN.pattern))
     avatar: str | None = Field(None, max_length=PROFILE_LIMITS["avatar"])
 
 
 class MarketingIn(Body):
-    email_opt_in: bool | None = None
-    sms_opt_in: bool | None = None
-    push_opt_in: bool | None = None
+    email_opt_in: StrictBool | None = None
+    sms_opt_in: StrictBool | None = None
+    push_opt_in: StrictBool | None = None
 
 
 class NotificationsIn(Body):
-    order_updates: bool | None = None
-    promotions: bool | None = None
-    newsletters: bool | None = None
+    order_updates: StrictBool | None = None
+    promotions: StrictBool | None = None
+    newsletters: StrictBool | None = None
 
 
 class PreferencesIn(Body):
-    language: str | None = Field(None, max_length=PREFERENCE_LIMITS["language"])
-    currency: str | None = Field(None, max_length=PREFERENCE_LIMITS["currency"])
-    timezone: str | None = Field(None, max_length=PREFERENCE_LIMITS["timezone"])
+    language: str | None = Field(None, max_length=PREFERENCE_LIMITS["language"],
+                                 json_schema_extra=documented(LANGUAGE_PATTERN.pattern))
+    currency: str | None = Field(None, max_length=PREFERENCE_LIMITS["currency"],
+                                 json_schema_extra=documented(CURRENCY_PATTERN.pattern))
+    timezone: str | None = Field(None, max_length=PREFERENCE_LIMITS["timezone"],
+                                 json_schema_extra={"enum": list[JsonValue](sorted(timezones()))})
     marketing: MarketingIn | None = None
     notifications: NotificationsIn | None = None
 
@@ -117,12 +168,12 @@ class PreferencesIn(Body):
 PASSWORD_MAX = 1024
 # The address rule the domain checks (domain/validation.py), for the document only: a body that breaks it
 # still reaches the domain, which answers the spec's INVALID_EMAIL_FORMAT rather than a generic 400.
-EMAIL: dict[str, JsonValue] = {"pattern": EMAIL_PATTERN.pattern, "maxLength": 255}
+EMAIL: dict[str, JsonValue] = {"pattern": EMAIL_PATTERN.pattern, "maxLength": EMAIL_MAX_LENGTH}
 
 
 class CreateCustomerIn(Body):
     email: str = Field(max_length=320, json_schema_extra=EMAIL)
-    password: str = secret(max_length=PASSWORD_MAX)
+    password: str = new_password()
     profile: ProfileIn = Field(default_factory=lambda: ProfileIn())
     preferences: PreferencesIn = Field(default_factory=lambda: PreferencesIn())
 
@@ -154,7 +205,7 @@ class VerificationIn(Body):
 
 class ChangePasswordIn(Body):
     current_password: str = secret(max_length=PASSWORD_MAX)
-    new_password: str = secret(max_length=PASSWORD_MAX)
+    new_password: str = new_password()
 
 
 class VerifyCredentialsIn(Body):
@@ -166,19 +217,41 @@ class VerifyCredentialsIn(Body):
         = None
 
 
-class AddressIn(Body):
+# Text an address must have: something besides whitespace (the domain's "is required").
+REQUIRED_TEXT = documented(NOT_BLANK.pattern)
+COUNTRY: dict[str, JsonValue] = {"enum": list[JsonValue](sorted(COUNTRY_CODES)), "description": "ISO 3166-1 alpha-2"}
+
+
+class AddressFieldsIn(Body):
+    """What an address may leave out."""
+
     type: AddressType | None = None
-    is_default: bool | None = None
+    is_default: StrictBool | None = None
     first_name: str | None = Field(None, max_length=ADDRESS_LIMITS["firstName"])
     last_name: str | None = Field(None, max_length=ADDRESS_LIMITS["lastName"])
     company: str | None = Field(None, max_length=ADDRESS_LIMITS["company"])
-    street: str | None = Field(None, max_length=ADDRESS_LIMITS["street"])
     street2: str | None = Field(None, max_length=ADDRESS_LIMITS["street2"])
-    city: str | None = Field(None, max_length=ADDRESS_LIMITS["city"])
     state: str | None = Field(None, max_length=ADDRESS_LIMITS["state"])
-    zip_code: str | None = Field(None, max_length=ADDRESS_LIMITS["zipCode"])
-    country: str | None = Field(None, max_length=ADDRESS_LIMITS["country"])
-    phone: str | None = Field(None, max_length=ADDRESS_LIMITS["phone"])
+    phone: str | None = Field(None, max_length=ADDRESS_LIMITS["phone"],
+                              json_schema_extra=documented(PHONE_PATTERN.pattern))
+
+
+class AddressIn(AddressFieldsIn):
+    """A new address: street, city, zip code and country are required."""
+
+    street: str = Field(max_length=ADDRESS_LIMITS["street"], json_schema_extra=REQUIRED_TEXT)
+    city: str = Field(max_length=ADDRESS_LIMITS["city"], json_schema_extra=REQUIRED_TEXT)
+    zip_code: str = Field(max_length=ADDRESS_LIMITS["zipCode"], json_schema_extra=REQUIRED_TEXT)
+    country: str = Field(max_length=ADDRESS_LIMITS["country"], json_schema_extra=COUNTRY)
+
+
+class AddressChangesIn(AddressFieldsIn):
+    """A partial update: the required fields may be left out, not emptied (no null)."""
+
+    street: str = Field(default_factory=str, max_length=ADDRESS_LIMITS["street"], json_schema_extra=REQUIRED_TEXT)
+    city: str = Field(default_factory=str, max_length=ADDRESS_LIMITS["city"], json_schema_extra=REQUIRED_TEXT)
+    zip_code: str = Field(default_factory=str, max_length=ADDRESS_LIMITS["zipCode"], json_schema_extra=REQUIRED_TEXT)
+    country: str = Field(default_factory=str, max_length=ADDRESS_LIMITS["country"], json_schema_extra=COUNTRY)
 
 
 class PasswordResetRequestIn(Body):
@@ -187,7 +260,7 @@ class PasswordResetRequestIn(Body):
 
 class PasswordResetIn(Body):
     token: str = secret(max_length=TOKEN_MAX_LENGTH)
-    new_password: str = secret(max_length=PASSWORD_MAX)
+    new_password: str = new_password()
 
 
 class EmailVerificationIn(Body):
@@ -198,7 +271,15 @@ class EmailConfirmationIn(Body):
     token: str = secret(max_length=TOKEN_MAX_LENGTH)
 
 
+def _a_tier_or_a_segment(schema: dict[str, Any]) -> None:
+    """States the rule the route checks: an override sets a tier, a segment, or both."""
+    _no_nul_in_the_document(schema)
+    schema["anyOf"] = [{"required": [name], "properties": {name: {"type": "string"}}} for name in ("tier", "segment")]
+
+
 class SegmentOverrideIn(Body):
+    model_config = ConfigDict(json_schema_extra=_a_tier_or_a_segment)
+
     tier: Tier | None = None
     segment: Segment | None = None
     reason: str = Field(min_length=OVERRIDE_REASON_LIMITS[0], max_length=OVERRIDE_REASON_LIMITS[1])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -28,6 +29,11 @@ from bench.stacks import bench_app, fresh_stack
 from tests.support.tokens import bearer
 
 SERVICE_ID = "customer-service"
+# What a schema-valid request may meet besides 2xx, and why (answers that depend on the service's state).
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+# Fresh emails for registrations, so that the stateful phase has customers to follow (bench/fuzz_hooks.py).
+HOOKS = "bench.fuzz_hooks"
+REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,8 @@ def run_schemathesis(*, dapr_http_port: int, dapr_api_token: str, max_examples: 
     base = f"http://127.0.0.1:{dapr_http_port}/v1.0/invoke/{SERVICE_ID}/method"
     headers = {"Authorization": bearer(subject, "customers:admin")["Authorization"], "dapr-api-token": dapr_api_token}
     report, cassette = report_dir / "report.json", report_dir / "cassette.yaml"
-    argv = [str(Path(sys.executable).with_name("st")), "run", f"{base}/openapi.json", "--url", base,
+    argv = [str(Path(sys.executable).with_name("st")), "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
+            "--url", base,
             *(arg for name, value in headers.items() for arg in ("--header", f"{name}: {value}")),
             "--checks", checks, "--phases", "examples,coverage,fuzzing,stateful",
             "--max-examples", str(max_examples), "--generation-allow-x00", "true",
@@ -91,7 +98,8 @@ def run_schemathesis(*, dapr_http_port: int, dapr_api_token: str, max_examples: 
             "--report", "json,vcr", "--report-json-path", str(report), "--report-vcr-path", str(cassette)]
     if seed is not None:
         argv += ["--seed", str(seed)]
-    completed = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603 - our argv
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, "PYTHONPATH": str(REPO)}
+    completed = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)  # noqa: S603 - our argv
     (report_dir / "output.txt").write_text(completed.stdout + completed.stderr)
     summary = json.loads(report.read_text())
     document = httpx.get(f"{base}/openapi.json", headers=headers, timeout=30).json()

@@ -84,8 +84,7 @@ def check_profile(profile: dict[str, Any], today: date, checks: FieldChecks) -> 
         checks.text(f"profile.{name}", profile.get(name), max_length=max_length)
     checks.one_of("profile.gender", profile.get("gender"), GENDERS)
     checks.phone("profile.phone", profile.get("phone"))
-    dob = profile.get("dateOfBirth")
-    checks.birth_date("profile.dateOfBirth", date.fromisoformat(dob) if dob else None, today)
+    checks.birth_date("profile.dateOfBirth", profile.get("dateOfBirth"), today)
 
 
 def check_preferences(preferences: dict[str, Any], checks: FieldChecks) -> None:

@@ -30,8 +30,10 @@ class ErrorCode(Enum):
     TOO_MANY_LOGIN_ATTEMPTS = ("TOO_MANY_LOGIN_ATTEMPTS", 429)
     RATE_LIMITED = ("RATE_LIMITED", 429)
     SESSION_NOT_FOUND = ("SESSION_NOT_FOUND", 404)
-    # A reset or verification token that is unknown, used, superseded or expired: one answer for all.
-    INVALID_TOKEN = ("INVALID_TOKEN", 400)
+    # A reset or verification token that is unknown, used, superseded or expired: one answer for all. 404,
+    # not 400: the request is well formed, and what it names (a live token) is not there, like a
+    # customer id that names no customer.
+    INVALID_TOKEN = ("INVALID_TOKEN", 404)
     NOTHING_TO_VERIFY = ("NOTHING_TO_VERIFY", 409)
     # The Idempotency-Key was used before with another request.
     IDEMPOTENCY_KEY_REUSED = ("IDEMPOTENCY_KEY_REUSED", 422)

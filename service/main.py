@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     register_subscriptions(app, settings.pubsub_name, actors=lambda: app.state.services.actors,
                            dead_letters=lambda: app.state.dead_letters)
-    _serve_the_document(app)
+    _serve_the_document(app, settings)
     return app
 
 
@@ -111,13 +111,13 @@ def _serve_metrics(settings: Settings) -> None:
         log.exception("metrics not served: %s:%d is taken", settings.metrics_host, settings.metrics_port)
 
 
-def _serve_the_document(app: FastAPI) -> None:
+def _serve_the_document(app: FastAPI, settings: Settings) -> None:
     """The OpenAPI document of the public API, completed once (api/openapi.py)."""
     generate = app.openapi
 
     def document() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = openapi.complete(generate())
+            app.openapi_schema = openapi.complete(generate(), password_min_length=settings.password_min_length)
         return app.openapi_schema
 
     app.openapi = document  # type: ignore[method-assign]

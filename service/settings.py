@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.clock import Clock
 from domain.segmentation import Tier
+from domain.validation import DEFAULT_PASSWORD_MIN_LENGTH
 
 # Published in the README for local runs: never accepted outside SERVICE_ENV=local.
 LOCAL_JWT_SECRET = "local-development-secret-change-me-32bytes"  # noqa: S105
@@ -57,7 +58,7 @@ class Settings(BaseSettings):
     # Customer configuration
     default_tier: Tier = Tier.REGULAR
     segment_update_interval: int = Field(default=3600, ge=1)
-    password_min_length: int = Field(default=8, ge=6)
+    password_min_length: int = Field(default=DEFAULT_PASSWORD_MIN_LENGTH, ge=6)
     # Published outbox rows are deleted after this many days (they hold copies of personal data).
     outbox_retention_days: int = Field(default=7, ge=1)
     session_timeout: int = 1800

@@ -53,7 +53,7 @@ CASES: dict[str, tuple[Callable[[InProcess], None] | None, str, str, dict[str, A
     "bad key": (None, "DELETE", CUSTOMER, {"headers": {**ADMIN, "Idempotency-Key": "two words"}}, 400,
                 "VALIDATION_FAILED", set()),
     "unknown token": (no_token_owner, "POST", "/v1/customers/email-verifications/confirmation",
-                      {"json": {"token": "emailverify_x"}}, 400, "INVALID_TOKEN", set()),
+                      {"json": {"token": "emailverify_x"}}, 404, "INVALID_TOKEN", set()),
     "actor unavailable": (refuse(ActorUnavailable("daprd did not answer")), "GET", CUSTOMER, {}, 503,
                           "SERVICE_UNAVAILABLE", {"retry-after"}),
     "a bug": (refuse(RuntimeError("secret detail")), "GET", CUSTOMER, {}, 500, "INTERNAL_ERROR", set()),

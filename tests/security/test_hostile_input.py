@@ -74,6 +74,18 @@ def test_near_miss_ids_through_daprd_are_4xx(service: Service, suffix: str) -> N
     assert customer["email"] not in response.text
 
 
+@pytest.mark.parametrize("method", ["QUERY", "PURGE"])
+def test_methods_daprd_cannot_carry_are_405_and_never_reach_the_app(service: Service, method: str) -> None:
+    """daprd sent a method outside its invocation's verbs on as a POST: a QUERY with a registration's body
+    created a customer. Patch 0005 answers 405 with the verbs it carries."""
+    email = f"query-{uuid.uuid4().hex[:12]}@example.com"
+    response = service.api(method, "/v1/customers", json={"email": email, "password": "Sturdy-Passw0rd!"})
+    assert response.status_code == 405, response.text
+    assert {"GET", "POST", "PUT", "DELETE", "PATCH"} <= {m.strip() for m in response.headers["allow"].split(",")}
+    found = service.api("GET", "/v1/customers", params={"email": email}).json()["data"]["customers"]
+    assert found == []
+
+
 def test_a_session_header_longer_than_its_column_is_refused(service: Service) -> None:
     customer = service.create_customer()
     response = service.api("PUT", f"/v1/customers/{customer['id']}", json={"profile": {"firstName": "Ok"}},
