@@ -28,6 +28,7 @@ from pydantic.alias_generators import to_camel
 
 from actors.messages import CustomerRepresentation
 from domain.addresses import FIELD_LIMITS as ADDRESS_LIMITS
+from domain.addresses import FIELDS as ADDRESS_FIELDS
 from domain.addresses import AddressType
 from domain.segmentation import Segment, Tier
 from domain.tokens import TOKEN_MAX_LENGTH
@@ -220,38 +221,53 @@ class VerifyCredentialsIn(Body):
 # Text an address must have: something besides whitespace (the domain's "is required").
 REQUIRED_TEXT = documented(NOT_BLANK.pattern)
 COUNTRY: dict[str, JsonValue] = {"enum": list[JsonValue](sorted(COUNTRY_CODES)), "description": "ISO 3166-1 alpha-2"}
+REQUIRED_ADDRESS_FIELDS = tuple(name for name, _, required in ADDRESS_FIELDS if required)
 
 
-class AddressFieldsIn(Body):
-    """What an address may leave out."""
+def _without_null(schema: dict[str, Any], names: tuple[str, ...]) -> None:
+    """The fields the domain requires take no null. The model itself takes one, so that the domain, not
+    the parser, reports every missing field of a request at once."""
+    for name in names:
+        field = schema["properties"][name]
+        (variant,) = [v for v in field.pop("anyOf", ()) if v.get("type") != "null"]
+        field.pop("default", None)
+        schema["properties"][name] = {**variant, **field}
+    _no_nul_in_the_document(schema)
+
+
+def _an_address_change(schema: dict[str, Any]) -> None:
+    _without_null(schema, REQUIRED_ADDRESS_FIELDS)
+
+
+def _a_new_address(schema: dict[str, Any]) -> None:
+    _without_null(schema, REQUIRED_ADDRESS_FIELDS)
+    schema["required"] = list(REQUIRED_ADDRESS_FIELDS)
+
+
+class AddressChangesIn(Body):
+    """A partial update: a field the domain requires may be left out, not emptied."""
+
+    model_config = ConfigDict(json_schema_extra=_an_address_change)
 
     type: AddressType | None = None
     is_default: StrictBool | None = None
     first_name: str | None = Field(None, max_length=ADDRESS_LIMITS["firstName"])
     last_name: str | None = Field(None, max_length=ADDRESS_LIMITS["lastName"])
     company: str | None = Field(None, max_length=ADDRESS_LIMITS["company"])
+    street: str | None = Field(None, max_length=ADDRESS_LIMITS["street"], json_schema_extra=REQUIRED_TEXT)
     street2: str | None = Field(None, max_length=ADDRESS_LIMITS["street2"])
+    city: str | None = Field(None, max_length=ADDRESS_LIMITS["city"], json_schema_extra=REQUIRED_TEXT)
     state: str | None = Field(None, max_length=ADDRESS_LIMITS["state"])
+    zip_code: str | None = Field(None, max_length=ADDRESS_LIMITS["zipCode"], json_schema_extra=REQUIRED_TEXT)
+    country: str | None = Field(None, max_length=ADDRESS_LIMITS["country"], json_schema_extra=COUNTRY)
     phone: str | None = Field(None, max_length=ADDRESS_LIMITS["phone"],
                               json_schema_extra=documented(PHONE_PATTERN.pattern))
 
 
-class AddressIn(AddressFieldsIn):
-    """A new address: street, city, zip code and country are required."""
+class AddressIn(AddressChangesIn):
+    """A new address: the document requires street, city, zip code and country."""
 
-    street: str = Field(max_length=ADDRESS_LIMITS["street"], json_schema_extra=REQUIRED_TEXT)
-    city: str = Field(max_length=ADDRESS_LIMITS["city"], json_schema_extra=REQUIRED_TEXT)
-    zip_code: str = Field(max_length=ADDRESS_LIMITS["zipCode"], json_schema_extra=REQUIRED_TEXT)
-    country: str = Field(max_length=ADDRESS_LIMITS["country"], json_schema_extra=COUNTRY)
-
-
-class AddressChangesIn(AddressFieldsIn):
-    """A partial update: the required fields may be left out, not emptied (no null)."""
-
-    street: str = Field(default_factory=str, max_length=ADDRESS_LIMITS["street"], json_schema_extra=REQUIRED_TEXT)
-    city: str = Field(default_factory=str, max_length=ADDRESS_LIMITS["city"], json_schema_extra=REQUIRED_TEXT)
-    zip_code: str = Field(default_factory=str, max_length=ADDRESS_LIMITS["zipCode"], json_schema_extra=REQUIRED_TEXT)
-    country: str = Field(default_factory=str, max_length=ADDRESS_LIMITS["country"], json_schema_extra=COUNTRY)
+    model_config = ConfigDict(json_schema_extra=_a_new_address)
 
 
 class PasswordResetRequestIn(Body):

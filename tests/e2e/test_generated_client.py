@@ -31,8 +31,12 @@ def client_package(service: Service, tmp_path_factory: pytest.TempPathFactory) -
     spec.write_text(json.dumps(document.json()))
     generator = Path(sys.executable).with_name("openapi-python-client")
     path = f"{generator.parent}{os.pathsep}{os.environ.get('PATH', '')}"  # its ruff post-hook is the venv's
+    # Literal enums: the time zones' enum holds names (GMT0, GMT+0, GMT-0) that the default Enum classes
+    # cannot tell apart, as the generator itself says.
+    config = folder / "config.yaml"
+    config.write_text("literal_enums: true\n")
     generated = subprocess.run([str(generator), "generate", "--path", str(spec), "--output-path",
-                                str(folder / PACKAGE), "--meta", "none", "--fail-on-warning"],
+                                str(folder / PACKAGE), "--meta", "none", "--fail-on-warning", "--config", str(config)],
                                capture_output=True, text=True, timeout=300, check=False,
                                env={**os.environ, "PATH": path})
     assert generated.returncode == 0, generated.stdout + generated.stderr
@@ -73,7 +77,7 @@ def test_a_generated_client_drives_a_customer_through_daprd(service: Service, cl
 
     added = api_module("addresses.add_address_v1_customers_customer_id_addresses_post").sync_detailed(
         customer.id, client=client, body=models.AddressIn(
-            type_=models.AddressType.SHIPPING, street="1 Main St", city="Springfield", zip_code="12345",
+            type_="shipping", street="1 Main St", city="Springfield", zip_code="12345",
             country="US"))
     assert added.status_code == 201, added.content
     listed = api_module("addresses.list_addresses_v1_customers_customer_id_addresses_get").sync_detailed(
@@ -85,4 +89,4 @@ def test_a_generated_client_drives_a_customer_through_daprd(service: Service, cl
         customer.id, client=client)
     assert segment.status_code == 200
     assert (segment.parsed.data.segment.tier, segment.parsed.data.segment.metrics.order_count) \
-        == (models.Tier.REGULAR, 0)
+        == ("regular", 0)
