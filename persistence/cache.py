@@ -40,11 +40,14 @@ def session_key(session_id: str) -> str:
 
 
 class ViewCache:
-    """Best effort: a cache failure never fails a request, it only costs a trip to the actor."""
+    """Best effort: a cache failure never fails a request, it only costs a trip to the actor. The one
+    exception is the erasure's purge."""
 
-    def __init__(self, redis: Redis, *, ttl_profile: int, ttl_segment: int, ttl_addresses: int) -> None:
+    def __init__(self, redis: Redis, *, ttl_profile: int, ttl_segment: int, ttl_addresses: int,
+                 upstream_app_ids: tuple[str, ...]) -> None:
         self._redis = redis
         self._ttl = {"profile": ttl_profile, "segment": ttl_segment, "addresses": ttl_addresses}
+        self._upstream_app_ids = upstream_app_ids
 
     async def ping(self) -> None:
         await self._redis.ping()
@@ -98,9 +101,8 @@ class ViewCache:
             log.warning("cache invalidation failed for %s: %s", customer_id, exc)
 
     async def purge(self, customer_id: str) -> None:
-        try:
-            upstream = [key async for key in self._redis.scan_iter(match=upstream_key(customer_id, "*"))]
-            await self._redis.delete(profile_key(customer_id), segment_key(customer_id),
-                                     addresses_key(customer_id), *upstream)
-        except RedisError as exc:
-            log.warning("cache purge failed for %s: %s", customer_id, exc)
+        """Erasure: every key about the customer, by name (no keyspace scan). Not best effort: a Redis
+        error fails the erasure, which a retry finishes (actors/turn.py)."""
+        upstream = [upstream_key(customer_id, app_id) for app_id in self._upstream_app_ids]
+        await self._redis.delete(profile_key(customer_id), segment_key(customer_id), addresses_key(customer_id),
+                                 *upstream)

@@ -1,15 +1,19 @@
-"""Copies of a customer's published events in the pub/sub transport, removed at erasure.
+"""Copies of a customer's published events in the pub/sub transport: removed at erasure, and trimmed
+by age.
 
 Dapr's Redis pub/sub keeps each topic as a Redis stream (key: the topic) whose entries hold the
 CloudEvent under "data", and trims a stream only by length (maxLenApprox). An erased customer's
 earlier events would stay there until trimmed; the outbox still knows, for every event of the
 customer it published, its topic, its event id (the CloudEvent id) and when it was published, so each
-copy is found in a few seconds' window of its stream and deleted.
+copy is found in a few seconds' window of its stream and deleted. The outbox keeps those rows for its
+retention only, so the retention (service/retention.py) first trims every copy older than the rows it is
+about to delete: no copy outlives the row that finds it.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
@@ -17,8 +21,10 @@ from persistence.store import Store
 
 log = logging.getLogger(__name__)
 
-# The relay marks a row published after the batch it was in: the stream entry is at most this much older.
-WINDOW_MS = 120_000
+# The relay marks a row published after the batch it was in: the stream entry is at most this much older
+# (and the clocks of Redis and the app may differ by a little of it).
+WINDOW = timedelta(minutes=2)
+WINDOW_MS = int(WINDOW.total_seconds() * 1000)
 PAGE = 500
 
 
@@ -51,3 +57,11 @@ class PublishedEventCopies:
                 start = "(" + (last.decode() if isinstance(last, bytes) else str(last))
         log.info("removed %d pub/sub cop(ies) of %s's events", removed, customer_id)
         return removed
+
+    async def trim(self, *, topics: tuple[str, ...], before: datetime) -> int:
+        """Deletes every entry of the topics' streams added before `before` (exactly, not approximately)."""
+        minid = str(int(before.timestamp() * 1000))
+        trimmed = 0
+        for topic in topics:
+            trimmed += await self._redis.xtrim(topic, minid=minid, approximate=False)
+        return trimmed

@@ -324,6 +324,22 @@ class Store:
         async with self.connection() as conn:
             return await _reply_of(conn, customer_id, request_id)
 
+    async def prune_processed_events(self, *, before: datetime) -> int:
+        async with self.connection() as conn:
+            status: str = await conn.execute("DELETE FROM processed_events WHERE processed_at < $1", before)
+        return int(status.split()[-1])
+
+    async def prune_dead_letters(self, *, before: datetime) -> int:
+        async with self.connection() as conn:
+            status: str = await conn.execute("DELETE FROM outbox_dead_letters WHERE dead_lettered_at < $1", before)
+        return int(status.split()[-1])
+
+    async def drop_activity_partitions(self, *, before: datetime) -> int:
+        """Drops the monthly activity partitions that end before `before` (by the owner's function)."""
+        async with self.connection() as conn:
+            dropped: int = await conn.fetchval("SELECT drop_activity_partitions($1)", before)
+        return dropped
+
     async def prune_replies(self, *, before: datetime) -> int:
         async with self.connection() as conn:
             status: str = await conn.execute("DELETE FROM actor_replies WHERE created_at < $1", before)
@@ -524,6 +540,9 @@ async def _anonymise(conn: asyncpg.Connection, customer_id: str, erased: Custome
     await conn.execute("DELETE FROM customer_consents WHERE customer_id = $1", key)
     await conn.execute("DELETE FROM actor_replies WHERE customer_id = $1", key)  # they hold customer views
     await conn.execute("DELETE FROM customer_tokens WHERE customer_id = $1", key)  # no reset after erasure
+    # An override's reason is an admin's note about the person; the override itself stays, as history.
+    await conn.execute("UPDATE customer_segments SET override = jsonb_set(override, '{reason}', '\"erased\"') "
+                       "WHERE customer_id = $1 AND override IS NOT NULL", key)
     await conn.execute("UPDATE customer_activities SET activity_data = '{}', session_id = NULL, ip_address = NULL, "
                        "user_agent = NULL WHERE customer_id = $1", key)
     # The events already written keep their envelope (ids, order) but lose what they said about the

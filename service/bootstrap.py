@@ -38,6 +38,7 @@ class Container:
     actor: ActorDependencies
     outbox: Outbox
     publisher: DaprPublisher
+    event_copies: PublishedEventCopies
 
     async def close(self) -> None:
         await self.http.close()
@@ -58,7 +59,8 @@ async def bootstrap(settings: Settings) -> Container:
                                  connector=aiohttp.TCPConnector(limit=200),
                                  headers={"dapr-api-token": settings.dapr_api_token} if settings.dapr_api_token else {})
     cache = ViewCache(redis, ttl_profile=settings.redis_ttl_profile, ttl_segment=settings.redis_ttl_segment,
-                      ttl_addresses=settings.redis_ttl_addresses)
+                      ttl_addresses=settings.redis_ttl_addresses,
+                      upstream_app_ids=(settings.order_service_app_id, settings.loyalty_service_app_id))
     actors = CustomerActorClient(http, settings.dapr_url)
     sessions = SessionStore(redis, timeout=settings.session_timeout)
     hashing = PasswordHashing(concurrency=settings.password_hash_concurrency,
@@ -89,10 +91,12 @@ async def bootstrap(settings: Settings) -> Container:
                              milliseconds=settings.password_reset_response_floor_ms)),
     )
     pubsub_redis = redis if settings.pubsub_redis_url is None else Redis.from_url(settings.pubsub_redis_url)
+    event_copies = PublishedEventCopies(store, pubsub_redis)
     actor = ActorDependencies(turn=TurnDependencies(records=store, views=cache, sessions=sessions,
-                                                    event_copies=PublishedEventCopies(store, pubsub_redis),
+                                                    event_copies=event_copies,
                                                     clock=settings.clock),
                               read_models=read_models, hashing=hashing,
                               password_min_length=settings.password_min_length, default_tier=settings.default_tier)
     return Container(settings=settings, store=store, redis=redis, http=http, actors=actors, api=api, actor=actor,
-                     outbox=Outbox(store), publisher=DaprPublisher(http, settings.dapr_url, settings.pubsub_name))
+                     outbox=Outbox(store), publisher=DaprPublisher(http, settings.dapr_url, settings.pubsub_name),
+                     event_copies=event_copies)

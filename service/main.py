@@ -31,6 +31,7 @@ from api.routes import ROUTERS
 from service.bootstrap import bootstrap
 from service.maintenance import Maintenance
 from service.relay import OutboxRelay
+from service.retention import Retention, RetentionPolicy
 from service.settings import Settings, get_settings
 from service.workers import supervise
 from subscriptions.handlers import BULK_MAX_MESSAGES, DELIVERY_PREFIX, DeadLetters, register_subscriptions
@@ -58,9 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                         actor_client=PooledActorSidecar(container.http, settings.dapr_url))
         await container.store.ensure_activity_partitions(settings.clock.now())
         relay = OutboxRelay(container.outbox, container.publisher)
-        maintenance = Maintenance(container.store, container.outbox, container.actors, settings.clock,
-                                  interval_seconds=settings.segment_update_interval,
-                                  outbox_retention=timedelta(days=settings.outbox_retention_days))
+        retention = Retention(container.store, container.outbox, container.event_copies, settings.clock,
+                              RetentionPolicy(outbox=timedelta(days=settings.outbox_retention_days),
+                                              processed_events=timedelta(days=settings.processed_events_retention_days),
+                                              dead_letters=timedelta(days=settings.dead_letter_retention_days),
+                                              activities=timedelta(days=settings.activity_retention_days)))
+        maintenance = Maintenance(container.store, retention, container.actors, settings.clock,
+                                  interval_seconds=settings.segment_update_interval)
         workers = [asyncio.create_task(supervise("outbox-relay", relay.run)),
                    asyncio.create_task(supervise("maintenance", maintenance.run))]
         log.info("customer-service ready on %s:%d", settings.service_host, settings.service_port)

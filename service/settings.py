@@ -59,8 +59,11 @@ class Settings(BaseSettings):
     default_tier: Tier = Tier.REGULAR
     segment_update_interval: int = Field(default=3600, ge=1)
     password_min_length: int = Field(default=DEFAULT_PASSWORD_MIN_LENGTH, ge=6)
-    # Published outbox rows are deleted after this many days (they hold copies of personal data).
+    # Retention of the stores of personal data, in days (service/retention.py; README, Retention).
     outbox_retention_days: int = Field(default=7, ge=1)
+    dead_letter_retention_days: int = Field(default=30, ge=1)
+    processed_events_retention_days: int = Field(default=90, ge=1)
+    activity_retention_days: int = Field(default=730, ge=31)
     session_timeout: int = 1800
 
     # Auth

@@ -54,6 +54,8 @@ def test_after_erasure_no_table_or_key_holds_the_person(service: Service, db: An
         "firstName": first, "lastName": last, "street": f"{marker} Main St", "city": "Springfield",
         "zipCode": "10001", "country": "US"}).status_code == 201
     assert service.api("PUT", path, json={"profile": {"lastName": f"{last}x"}}).status_code == 200
+    override = service.api("PUT", f"{path}/segment", json={"tier": "vip", "reason": f"{first} asked, {marker}"})
+    assert override.status_code == 200, override.text
     login = service.api("POST", "/v1/customers/credentials/verify", token=CREDENTIALS,
                         json={"email": email, "password": "Sturdy-Passw0rd!"})
     assert login.status_code == 200
