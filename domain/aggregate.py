@@ -254,7 +254,7 @@ class CustomerAggregate:
                 old_segment=before.effective_segment.value, new_segment=after.effective_segment.value,
                 reason=reason,
             ),)
-        return Change(self, CustomerAggregate(self.customer.bumped(), segment, self.addresses), now, activity,
+        return Change(self, CustomerAggregate(self.customer.bumped(now), segment, self.addresses), now, activity,
                       events=events, receipt=receipt)
 
     def order_completed(self, *, event_id: str, order: CompletedOrder, now: datetime,
@@ -281,9 +281,13 @@ class CustomerAggregate:
                                   now=now, receipt=Receipt(event_id, POINTS_EARNED_TOPIC))
 
     def reviewed(self, now: datetime, tier_floor: Tier = Tier.REGULAR) -> Change | None:
-        """The segment at today's date (decay); None when the rules give what the customer has."""
+        """The segment at today's date (decay); None when the rules give what the customer has, down to
+        each qualification."""
         after = self.segment.recomputed(self.segment.metrics, now, tier_floor)
-        if (after.tier, after.segment) == (self.segment.tier, self.segment.segment):
+        # A qualification can lapse while tier and segment stay (frequent buying under a high_value
+        # segment): saved all the same, with no event, or the segment view would show it forever.
+        if (after.tier, after.segment, after.qualifications) == \
+                (self.segment.tier, self.segment.segment, self.segment.qualifications):
             return None
         return self._with_segment(after, reason="segment_review", activity=None, now=now)
 
@@ -300,7 +304,7 @@ class CustomerAggregate:
     # -- address book ---------------------------------------------------------------------------------
     def _with_addresses(self, book: AddressBook, *, activity: str, address_id: str, now: datetime) -> Change:
         self.customer.require_active()
-        return Change(self, CustomerAggregate(self.customer.bumped(), self.segment, book), now,
+        return Change(self, CustomerAggregate(self.customer.bumped(now), self.segment, book), now,
                       Activity(activity, {"addressId": address_id}, now))
 
     def add_address(self, *, address_id: str, fields: dict[str, Any], now: datetime) -> tuple[Change, Address]:

@@ -221,9 +221,10 @@ class Customer:
     def logged_in(self, now: datetime) -> Customer:
         return replace(self, last_login_at=now, version=self.version + 1, updated_at=now)
 
-    def bumped(self) -> Customer:
-        """The same customer at the next version: another part of its aggregate (segment) changed."""
-        return replace(self, version=self.version + 1)
+    def bumped(self, now: datetime) -> Customer:
+        """The same customer at the next version: another part of its aggregate (segment, address book)
+        changed, so its representation did, and updatedAt moves with the ETag."""
+        return replace(self, version=self.version + 1, updated_at=now)
 
     @property
     def etag(self) -> str:

@@ -378,7 +378,8 @@ class SegmentState:
             "loyaltyPoints": self.metrics.loyalty_points,
             "metrics": self.metrics.to_dict(now),
             "qualifications": self.qualifications,
-            "nextTier": next_tier(self.tier, self.metrics),
+            # From the tier the customer has: under an override, the tier above the admin's.
+            "nextTier": next_tier(self.effective_tier, self.metrics),
             "nextReviewAt": iso(next_boundary(self.metrics, now)),
             "updatedAt": iso(self.updated_at),
         }

@@ -6,11 +6,12 @@ delivers it as the CloudEvent's `data`.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 
 from domain.aggregate import MAX_ORDER_AMOUNT, MAX_POINTS_PER_EVENT
 from domain.ids import customer_uuid
@@ -63,7 +64,16 @@ class PointsEarnedData(Payload):
 class InboundEvent(Payload, Generic[D]):
     eventId: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
     data: D
-    metadata: dict[str, str] = Field(default_factory=dict)
+    # The producer's own business: any JSON (an event whose metadata held a number was dead-lettered as
+    # malformed). Only a correlationId that looks like an id is read from it.
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @property
+    def correlation_id(self) -> str:
+        given = self.metadata.get("correlationId")
+        if isinstance(given, str) and len(given) <= 100 and re.fullmatch(ID_PATTERN, given):
+            return given
+        return self.eventId
 
 
 OrderCompleted = InboundEvent[OrderCompletedData]

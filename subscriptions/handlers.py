@@ -93,7 +93,7 @@ def _event_data(delivered: Any) -> Any:
 
 
 def _origin(event: InboundEvent[Any]) -> m.RequestOrigin:
-    return m.RequestOrigin(correlation_id=event.metadata.get("correlationId") or event.eventId)
+    return m.RequestOrigin(correlation_id=event.correlation_id)
 
 
 async def _order(actors: ActorCalls, event: OrderCompleted) -> m.EventApplied:

@@ -137,3 +137,16 @@ def test_orders_in_another_currency_count_apart_from_the_usd_totals(service: Ser
     assert metrics["totalSpent"] == 100.0
     assert metrics["otherCurrencies"] == {"EUR": {"orderCount": 1, "totalSpent": 2000.0}}
     assert segment(service, customer["id"])["tier"] == "regular"
+
+
+def test_metadata_of_any_json_shape_is_the_producers_business(service: Service, db: Any) -> None:
+    """An event whose metadata held a number or a list was dead-lettered as malformed."""
+    customer = service.create_customer()
+    shaped = {**order_event(customer["id"]), "metadata": {"correlationId": "corr_metadata_1", "attempt": 2,
+                                                         "tags": ["a", "b"], "nested": {"x": None}}}
+    odd = {**order_event(customer["id"]), "metadata": {"correlationId": 42}}
+    service.publish("orders.order.completed", shaped)
+    service.publish("orders.order.completed", odd)
+    wait_orders(service, customer["id"], 2)
+    key = customer_uuid(customer["id"])
+    assert db.execute("SELECT count(*) FROM processed_events WHERE customer_id = %s", (key,)).fetchone() == (2,)
