@@ -53,20 +53,21 @@ async def get_customer(access: ReadCustomer, actors: Actors, cache: Cache) -> Re
                     "waits for verification")
 async def update_customer(access: WriteCustomer, body: UpdateCustomerIn, actors: Actors, origin: Origin,
                           throttle: Throttle, if_match: Annotated[str | None, Header()] = None) -> Response:
-    """An email change is guarded: the customer's own token gives its current password (checked by the
-    actor, counted like a login), a service needs customers:credentials or admin and gives a reason."""
+    """An email change is guarded: it gives the current password (checked by the actor, counted like a
+    login), or, from a caller with customers:credentials or admin, a reason instead. A customer's own
+    token cannot give a reason (403); a service with neither scope cannot change the email (403)."""
     principal = access.principal
     changes = body.changes()
     password = reason = None
     if body.email is not None:
-        if principal.is_customer:
-            password = body.current_password
-            if password is not None:  # a guess is counted; a client resending its unchanged email is not
-                await throttle.attempt(account=access.customer_id, client=None)
-        elif principal.is_admin or CREDENTIALS in principal.scopes:
-            reason = body.email_change_reason
-        else:
+        if principal.is_customer and body.email_change_reason is not None:
+            raise forbidden(f"an emailChangeReason is for callers with the {CREDENTIALS} or {ADMIN} scope; "
+                            "give currentPassword")
+        if not (principal.is_customer or principal.is_admin or CREDENTIALS in principal.scopes):
             raise forbidden(f"changing the email address needs the {CREDENTIALS} or {ADMIN} scope")
+        password, reason = body.current_password, body.email_change_reason
+        if password is not None:  # a guess is counted; a client resending its unchanged email is not
+            await throttle.attempt(account=access.customer_id, client=None)
     view = await actors.call(access.customer_id, methods.UPDATE, m.UpdateCustomer(
         email=body.email, profile=changes.get("profile") or {}, preferences=changes.get("preferences") or {},
         if_match=if_match, source=consent_source(principal, "update"), current_password=password,

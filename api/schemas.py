@@ -179,11 +179,22 @@ class CreateCustomerIn(Body):
     preferences: PreferencesIn = Field(default_factory=lambda: PreferencesIn())
 
 
+def _an_email_change_is_guarded(schema: dict[str, Any]) -> None:
+    """States the rule the route and the actor check: a new email comes with currentPassword or an
+    emailChangeReason (which only privileged callers may give: 403 otherwise)."""
+    _no_nul_in_the_document(schema)
+    schema["anyOf"] = [{"properties": {"email": {"type": "null"}}},
+                       *({"required": [name], "properties": {name: {"type": "string"}}}
+                         for name in ("currentPassword", "emailChangeReason"))]
+
+
 class UpdateCustomerIn(Body):
+    model_config = ConfigDict(json_schema_extra=_an_email_change_is_guarded)
+
     email: str | None = Field(None, max_length=320, json_schema_extra=EMAIL, description=(
-        "A new login address. It waits as pendingEmail until confirmed with a verification token. The "
-        "customer's own token must give currentPassword with it; an admin or a customers:credentials "
-        "service gives emailChangeReason instead."))
+        "A new login address. It waits as pendingEmail until confirmed with a verification token. It comes "
+        "with currentPassword, or, from an admin or a customers:credentials service, with an "
+        "emailChangeReason instead."))
     current_password: str | None = secret(max_length=PASSWORD_MAX, default=None)
     email_change_reason: str | None = Field(None, min_length=OVERRIDE_REASON_LIMITS[0],
                                             max_length=OVERRIDE_REASON_LIMITS[1])

@@ -31,6 +31,15 @@ from tests.support.tokens import bearer
 SERVICE_ID = "customer-service"
 # What a schema-valid request may meet besides 2xx, and why (answers that depend on the service's state).
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+# Two stateful checks, off (a config file cannot turn off what `--checks all` turns on):
+# - use_after_free: DELETE /v1/customers/{customer_id} is the spec's deactivation (soft, undone by
+#   reactivation); the customer stays readable afterwards, which the check reads as a deleted resource
+#   still served. Removed addresses and ended sessions answering 404 are pinned by the e2e tier.
+# - ensure_resource_availability: it judges a link by its path parameters only. POST
+#   /v1/customers/email-verifications takes its customer in the body (Dapr's access policy cannot match a
+#   path with a variable in the middle), so a step that explored another customerId than the
+#   registration's was read as the registration's customer missing.
+EXCLUDED_CHECKS = ("use_after_free", "ensure_resource_availability")
 # Fresh emails for registrations, so that the stateful phase has customers to follow (bench/fuzz_hooks.py).
 HOOKS = "bench.fuzz_hooks"
 REPO = Path(__file__).resolve().parent.parent
@@ -92,7 +101,8 @@ def run_schemathesis(*, dapr_http_port: int, dapr_api_token: str, max_examples: 
     argv = [str(Path(sys.executable).with_name("st")), "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
             "--url", base,
             *(arg for name, value in headers.items() for arg in ("--header", f"{name}: {value}")),
-            "--checks", checks, "--phases", "examples,coverage,fuzzing,stateful",
+            "--checks", checks, *(["--exclude-checks", ",".join(EXCLUDED_CHECKS)] if checks == "all" else []),
+            "--phases", "examples,coverage,fuzzing,stateful",
             "--max-examples", str(max_examples), "--generation-allow-x00", "true",
             "--request-timeout", "30", "--workers", "2", "--continue-on-failure", "--warnings", "off",
             "--report", "json,vcr", "--report-json-path", str(report), "--report-vcr-path", str(cassette)]

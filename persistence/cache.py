@@ -6,6 +6,7 @@ so entries are refreshed in the same order as the changes; the API only reads th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -41,13 +42,19 @@ def session_key(session_id: str) -> str:
 
 class ViewCache:
     """Best effort: a cache failure never fails a request, it only costs a trip to the actor. The one
-    exception is the erasure's purge."""
+    exception is the erasure's purge.
+
+    A view the actor could neither drop nor rewrite (Redis down during a change) may still be in Redis
+    when it comes back (its append-only file kept it), stale, for its whole TTL. Such keys are kept here,
+    never served by this process, and deleted as soon as Redis answers (`repair`, every second); other
+    replicas may serve one until then."""
 
     def __init__(self, redis: Redis, *, ttl_profile: int, ttl_segment: int, ttl_addresses: int,
                  upstream_app_ids: tuple[str, ...]) -> None:
         self._redis = redis
         self._ttl = {"profile": ttl_profile, "segment": ttl_segment, "addresses": ttl_addresses}
         self._upstream_app_ids = upstream_app_ids
+        self._maybe_stale: set[str] = set()
 
     async def ping(self) -> None:
         await self._redis.ping()
@@ -67,6 +74,8 @@ class ViewCache:
         return value
 
     async def get(self, key: str) -> Any | None:
+        if key in self._maybe_stale:
+            return None
         try:
             raw = await self._redis.get(key)
         except RedisError as exc:
@@ -79,6 +88,9 @@ class ViewCache:
             await self._redis.set(key, json.dumps(value), ex=self._ttl[kind])
         except RedisError as exc:
             log.warning("cache write failed for %s: %s", key, exc)
+            self._maybe_stale.add(key)
+        else:
+            self._maybe_stale.discard(key)
 
     async def put_profile(self, customer_id: str, value: Any) -> None:
         await self.put("profile", profile_key(customer_id), value)
@@ -99,6 +111,25 @@ class ViewCache:
             await self._redis.delete(*keys)
         except RedisError as exc:
             log.warning("cache invalidation failed for %s: %s", customer_id, exc)
+            self._maybe_stale.update(keys)
+
+    async def repair(self) -> int:
+        """Deletes the views that may have gone stale while Redis was failing; how many it tried."""
+        if not self._maybe_stale:
+            return 0
+        keys = list(self._maybe_stale)
+        try:
+            await self._redis.delete(*keys)
+        except RedisError:
+            return 0
+        self._maybe_stale.difference_update(keys)
+        log.info("dropped %d view(s) that may have gone stale while Redis was failing", len(keys))
+        return len(keys)
+
+    async def repair_forever(self, interval_seconds: float = 1.0) -> None:
+        while True:
+            await asyncio.sleep(interval_seconds)
+            await self.repair()
 
     async def purge(self, customer_id: str) -> None:
         """Erasure: every key about the customer, by name (no keyspace scan). Not best effort: a Redis

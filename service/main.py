@@ -67,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         maintenance = Maintenance(container.store, retention, container.actors, settings.clock,
                                   interval_seconds=settings.segment_update_interval)
         workers = [asyncio.create_task(supervise("outbox-relay", relay.run)),
-                   asyncio.create_task(supervise("maintenance", maintenance.run))]
+                   asyncio.create_task(supervise("maintenance", maintenance.run)),
+                   asyncio.create_task(supervise("view-cache-repair", container.api.cache.repair_forever))]
         log.info("customer-service ready on %s:%d", settings.service_host, settings.service_port)
         try:
             yield

@@ -167,6 +167,8 @@ def test_a_stolen_session_cannot_move_the_login(service: Service) -> None:
     storefront = service.api("PUT", path, token=bearer("svc:storefront", "customers:write"),
                              json={"email": target, "emailChangeReason": "asked by phone"})
     assert (storefront.status_code, code(storefront)) == (403, "FORBIDDEN")
+    own_reason = service.api("PUT", path, token=own(customer), json={"email": target, "emailChangeReason": "mine"})
+    assert (own_reason.status_code, code(own_reason)) == (403, "FORBIDDEN")  # a reason is a privileged caller's
     unchanged = service.api("GET", path).json()["data"]["customer"]
     assert (unchanged["email"], unchanged["pendingEmail"]) == (customer["email"], None)
 
