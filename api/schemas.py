@@ -172,7 +172,20 @@ PASSWORD_MAX = 1024
 EMAIL: dict[str, JsonValue] = {"pattern": EMAIL_PATTERN.pattern, "maxLength": EMAIL_MAX_LENGTH}
 
 
+def spec_example(example: dict[str, JsonValue]) -> Any:
+    """The spec's example of a request body, in the document (and so in the fuzzer's examples phase)."""
+    def extra(schema: dict[str, Any]) -> None:
+        _no_nul_in_the_document(schema)
+        schema["examples"] = [example]
+    return extra
+
+
 class CreateCustomerIn(Body):
+    model_config = ConfigDict(json_schema_extra=spec_example({
+        "email": "jane.smith@example.com", "password": "securePassword123",
+        "profile": {"firstName": "Jane", "lastName": "Smith", "phone": "+1-555-0125"},
+        "preferences": {"language": "en", "currency": "USD", "marketing": {"emailOptIn": True}}}))
+
     email: str = Field(max_length=320, json_schema_extra=EMAIL)
     password: str = new_password()
     profile: ProfileIn = Field(default_factory=lambda: ProfileIn())
@@ -253,6 +266,9 @@ def _an_address_change(schema: dict[str, Any]) -> None:
 def _a_new_address(schema: dict[str, Any]) -> None:
     _without_null(schema, REQUIRED_ADDRESS_FIELDS)
     schema["required"] = list(REQUIRED_ADDRESS_FIELDS)
+    schema["examples"] = [{"type": "shipping", "isDefault": True, "firstName": "John", "lastName": "Doe",
+                           "street": "123 Main St", "street2": "Apt 4B", "city": "New York", "state": "NY",
+                           "zipCode": "10001", "country": "US", "phone": "+1-555-0123"}]
 
 
 class AddressChangesIn(Body):

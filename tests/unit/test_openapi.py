@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from fastapi import FastAPI
+from jsonschema import Draft202012Validator
 
 from api.auth import ADMIN, CREDENTIALS, READ, WRITE
 from api.openapi import CUSTOMER_ID_FROM_REGISTRATION, ERASURE, complete
@@ -113,3 +114,14 @@ def test_new_passwords_state_the_rules_and_the_configured_length() -> None:
     reset = longer["PasswordResetIn"]["properties"]["newPassword"]
     assert reset["pattern"] == without_nul(password_pattern(min_length=12))
     assert "minLength" not in schemas["ChangePasswordIn"]["properties"]["currentPassword"]
+
+
+def test_the_spec_examples_in_the_document_are_valid_by_its_own_schemas() -> None:
+    schemas = document()["components"]["schemas"]
+    with_examples = {name: schema["examples"] for name, schema in schemas.items() if "examples" in schema}
+    assert {"CreateCustomerIn", "AddressIn"} <= set(with_examples)
+    for name, examples in with_examples.items():
+        validator = Draft202012Validator({"$ref": f"#/components/schemas/{name}",
+                                          "components": document()["components"]})
+        for example in examples:
+            assert list(validator.iter_errors(example)) == [], name
