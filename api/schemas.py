@@ -27,9 +27,9 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from actors.messages import CustomerRepresentation
+from domain.addresses import DEFAULT_COUNTRY, AddressType
 from domain.addresses import FIELD_LIMITS as ADDRESS_LIMITS
 from domain.addresses import FIELDS as ADDRESS_FIELDS
-from domain.addresses import AddressType
 from domain.segmentation import Segment, Tier
 from domain.tokens import TOKEN_MAX_LENGTH
 from domain.validation import (
@@ -265,7 +265,11 @@ def _an_address_change(schema: dict[str, Any]) -> None:
 
 def _a_new_address(schema: dict[str, Any]) -> None:
     _without_null(schema, REQUIRED_ADDRESS_FIELDS)
-    schema["required"] = list(REQUIRED_ADDRESS_FIELDS)
+    schema["required"] = [name for name in REQUIRED_ADDRESS_FIELDS if name != "country"]
+    # A new address without a country (absent, null or empty) is in the default one (domain/addresses.py).
+    schema["properties"]["country"] = {
+        "anyOf": [{"type": "string", "enum": [*sorted(COUNTRY_CODES), ""]}, {"type": "null"}],
+        "default": DEFAULT_COUNTRY, "description": f"ISO 3166-1 alpha-2; {DEFAULT_COUNTRY} if not given"}
     schema["examples"] = [{"type": "shipping", "isDefault": True, "firstName": "John", "lastName": "Doe",
                            "street": "123 Main St", "street2": "Apt 4B", "city": "New York", "state": "NY",
                            "zipCode": "10001", "country": "US", "phone": "+1-555-0123"}]
@@ -292,7 +296,7 @@ class AddressChangesIn(Body):
 
 
 class AddressIn(AddressChangesIn):
-    """A new address: the document requires street, city, zip code and country."""
+    """A new address: the document requires street, city and zip code."""
 
     model_config = ConfigDict(json_schema_extra=_a_new_address)
 

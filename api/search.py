@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, JsonValue
 
 from api.access import Admin
 from api.dependencies import Reads
-from api.schemas import ERRORS, NulFree, envelope
+from api.schemas import ERRORS, NO_NUL, NulFree, envelope
 from domain.customer import Status
 from domain.errors import invalid
 from domain.segmentation import Segment, Tier
@@ -60,13 +60,16 @@ def _instant(value: object) -> datetime:
 
 
 Instant = Annotated[datetime, BeforeValidator(_instant)]
+NO_NUL_PARAMETER: dict[str, JsonValue] = {"pattern": NO_NUL}
 
 
 @router.get("", responses=ERRORS, summary="Find customers (admin): filters, newest first, keyset pages")
 async def find_customers(
     _: Admin, reads: Reads,
-    email: Annotated[NulFree | None, Query(max_length=255, description="exact, any case")] = None,
-    email_prefix: Annotated[NulFree | None, Query(alias="emailPrefix", min_length=2, max_length=255)] = None,
+    email: Annotated[NulFree | None, Query(max_length=255, description="exact, any case",
+                                           json_schema_extra=NO_NUL_PARAMETER)] = None,
+    email_prefix: Annotated[NulFree | None, Query(alias="emailPrefix", min_length=2, max_length=255,
+                                                  json_schema_extra=NO_NUL_PARAMETER)] = None,
     status: Status | None = None,
     tier: Tier | None = None,
     segment: Segment | None = None,
@@ -74,7 +77,8 @@ async def find_customers(
     registered_to: Annotated[Instant | None, Query(alias="registeredTo")] = None,
     last_order_from: Annotated[Instant | None, Query(alias="lastOrderFrom")] = None,
     last_order_to: Annotated[Instant | None, Query(alias="lastOrderTo")] = None,
-    q: Annotated[NulFree | None, Query(min_length=3, max_length=100, description="part of the name")] = None,
+    q: Annotated[NulFree | None, Query(min_length=3, max_length=100, description="part of the name",
+                                       json_schema_extra=NO_NUL_PARAMETER)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=32, json_schema_extra={"pattern": CURSOR_PATTERN})] = None,
 ) -> dict[str, Any]:

@@ -36,6 +36,7 @@ FIELDS: tuple[tuple[str, int, bool], ...] = (
     ("zipCode", 20, True), ("country", 2, True), ("phone", 20, False),
 )
 FIELD_LIMITS = {name: max_length for name, max_length, _ in FIELDS}
+DEFAULT_COUNTRY = "US"  # a new address that names none
 
 
 def address_not_found(address_id: str) -> DomainError:
@@ -101,7 +102,7 @@ class AddressBook:
             raise DomainError(ErrorCode.ADDRESS_LIMIT_EXCEEDED, f"an address book holds at most {MAX_ADDRESSES}")
         address_type = request.get("type") or "shipping"
         fields = {name: request.get(name) for name, _, _ in FIELDS}
-        fields["country"] = fields["country"] or "US"
+        fields["country"] = fields["country"] or DEFAULT_COUNTRY
         _checked(address_type, fields)
         first_of_type = not any(a.type == address_type for a in self.addresses)
         address = Address(address_id, address_type, bool(request.get("isDefault")) or first_of_type, fields,

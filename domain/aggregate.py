@@ -139,9 +139,10 @@ class CustomerAggregate:
                        email_change_reason: str | None = None) -> Change | None:
         """A partial update; None when it changes nothing. A new email address waits for verification
         (`Customer.update`); its request is announced, so the current address hears of it."""
-        self.check_etag(if_match)
         updated, consents, changed = self.customer.update(profile=profile, preferences=preferences, now=now,
                                                           source=source, email=email)
+        # After the request's own validation: a malformed request is a 400 whatever version it names.
+        self.check_etag(if_match)
         if not changed:
             return None
         events: tuple[Event, ...] = (CustomerProfileUpdated(self.id, changed_fields=tuple(changed),

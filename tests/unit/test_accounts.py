@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.aggregate import CustomerAggregate
 from domain.customer import Customer, Status, default_preferences
 from domain.errors import DomainError, ErrorCode
 from domain.ids import customer_id_of, customer_uuid, new_customer_id
+from domain.segmentation import SegmentState
 from domain.validation import check_email, check_password
 
 NOW = datetime(2024, 10, 30, 10, 0, tzinfo=UTC)
@@ -119,3 +121,15 @@ def test_a_null_preference_changes_nothing() -> None:
     assert [(c.channel, c.granted) for c in consents] == [("email", False), ("sms", True), ("push", False)]
     updated, _, changed = customer.update(profile={}, preferences=nulls, now=NOW, source="s")
     assert (updated.preferences, changed) == (expected, [])
+
+
+def test_a_malformed_update_is_refused_for_its_form_whatever_version_it_names() -> None:
+    """schemathesis sent an invalid currency with a stale If-Match and got 412: the precondition was
+    checked first. The request's own validation comes first now."""
+    aggregate = CustomerAggregate(register(), SegmentState.initial(NOW))
+    with pytest.raises(DomainError) as raised:
+        aggregate.update_profile(profile={}, preferences={"currency": "usd"}, source="test", if_match='"7"', now=NOW)
+    assert raised.value.code is ErrorCode.VALIDATION_FAILED
+    with pytest.raises(DomainError) as stale:
+        aggregate.update_profile(profile={}, preferences={"currency": "EUR"}, source="test", if_match='"7"', now=NOW)
+    assert stale.value.code is ErrorCode.PRECONDITION_FAILED
