@@ -48,7 +48,15 @@ fi
 log "building Dapr $version_number (first build takes several minutes; cached in $out)"
 started=$SECONDS
 mkdir -p "$cache_root"
-work="$(mktemp -d "$cache_root/work.XXXXXX")"
+# The patched modules' folder is recorded in the binaries (go version -m shows the replace targets), so
+# it is the same on every machine and for every user: the same recipe then gives the same bytes, and the
+# sidecar image the same digest (devstack/sidecar_image.py). One build at a time holds it.
+work="/tmp/customer-service-dapr-build/$version_number-$recipe_hash"
+mkdir -p "$(dirname "$work")"
+exec 9>"$(dirname "$work")/lock"
+flock 9
+rm -rf "$work"
+mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 
 module_dir="$(go mod download -json "github.com/dapr/dapr@$dapr_version" \
@@ -85,6 +93,6 @@ rm -rf "$out"
 mkdir -p "$out"
 mv "$work/bin" "$out/bin"
 # Builds of older recipes are never used again.
-find "$cache_root" -mindepth 1 -maxdepth 1 -type d ! -path "$out" ! -name 'work.*' -exec rm -rf {} +
+find "$cache_root" -mindepth 1 -maxdepth 1 -type d ! -path "$out" -exec rm -rf {} +
 log "built Dapr $version_number in $((SECONDS - started))s"
 echo "$out/bin"
