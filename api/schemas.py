@@ -196,9 +196,10 @@ def _an_email_change_is_guarded(schema: dict[str, Any]) -> None:
     """States the rule the route and the actor check: a new email comes with currentPassword or an
     emailChangeReason (which only privileged callers may give: 403 otherwise)."""
     _no_nul_in_the_document(schema)
-    schema["anyOf"] = [{"properties": {"email": {"type": "null"}}},
-                       *({"required": [name], "properties": {name: {"type": "string"}}}
-                         for name in ("currentPassword", "emailChangeReason"))]
+    # if/then rather than a top-level anyOf, which generated clients turn into one type per branch.
+    schema["if"] = {"required": ["email"], "properties": {"email": {"type": "string"}}}
+    schema["then"] = {"anyOf": [{"required": [name], "properties": {name: {"type": "string"}}}
+                                for name in ("currentPassword", "emailChangeReason")]}
 
 
 class UpdateCustomerIn(Body):
@@ -321,7 +322,9 @@ class EmailConfirmationIn(Body):
 def _a_tier_or_a_segment(schema: dict[str, Any]) -> None:
     """States the rule the route checks: an override sets a tier, a segment, or both."""
     _no_nul_in_the_document(schema)
-    schema["anyOf"] = [{"required": [name], "properties": {name: {"type": "string"}}} for name in ("tier", "segment")]
+    # if/then rather than a top-level anyOf, which generated clients turn into one type per branch.
+    schema["if"] = {"properties": {"tier": {"type": "null"}}}
+    schema["then"] = {"required": ["segment"], "properties": {"segment": {"type": "string"}}}
 
 
 class SegmentOverrideIn(Body):
