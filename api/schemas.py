@@ -61,7 +61,9 @@ def refuse_nul(value: Any) -> Any:
     return value
 
 
-NulFree = Annotated[str, AfterValidator(refuse_nul)]
+NO_NUL = "^[^\\u0000]*$"
+# A text parameter that takes no NUL, and says so in the document.
+NulFree = Annotated[str, AfterValidator(refuse_nul), Field(json_schema_extra={"pattern": NO_NUL})]
 
 # A field that holds a secret (a password or a token): `format: password` and write-only in the OpenAPI
 # document, and left out of an Idempotency-Key's fingerprint (api/idempotency.py), which must not keep a
@@ -102,7 +104,6 @@ def _no_nul_in_the_document(schema: dict[str, Any]) -> None:
             variant["pattern"] = NO_NUL if pattern is None else without_nul(pattern)
 
 
-NO_NUL = "^[^\\u0000]*$"
 NUL_GUARD = "^(?![\\s\\S]*\\u0000)"
 
 
@@ -245,7 +246,8 @@ class VerifyCredentialsIn(Body):
 
 # Text an address must have: something besides whitespace (the domain's "is required").
 REQUIRED_TEXT = documented(NOT_BLANK.pattern)
-COUNTRY: dict[str, JsonValue] = {"enum": list[JsonValue](sorted(COUNTRY_CODES)), "description": "ISO 3166-1 alpha-2"}
+COUNTRIES: list[JsonValue] = list[JsonValue](sorted(COUNTRY_CODES))
+COUNTRY: dict[str, JsonValue] = {"enum": COUNTRIES, "description": "ISO 3166-1 alpha-2"}
 REQUIRED_ADDRESS_FIELDS = tuple(name for name, _, required in ADDRESS_FIELDS if required)
 
 
@@ -269,7 +271,7 @@ def _a_new_address(schema: dict[str, Any]) -> None:
     schema["required"] = [name for name in REQUIRED_ADDRESS_FIELDS if name != "country"]
     # A new address without a country (absent, null or empty) is in the default one (domain/addresses.py).
     schema["properties"]["country"] = {
-        "anyOf": [{"type": "string", "enum": [*sorted(COUNTRY_CODES), ""]}, {"type": "null"}],
+        "anyOf": [{"type": "string", "enum": [*COUNTRIES, ""]}, {"type": "null"}],
         "default": DEFAULT_COUNTRY, "description": f"ISO 3166-1 alpha-2; {DEFAULT_COUNTRY} if not given"}
     schema["examples"] = [{"type": "shipping", "isDefault": True, "firstName": "John", "lastName": "Doe",
                            "street": "123 Main St", "street2": "Apt 4B", "city": "New York", "state": "NY",

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BeforeValidator, JsonValue
+from pydantic import BeforeValidator
 
 from api.access import Admin
 from api.dependencies import Reads
-from api.schemas import ERRORS, NO_NUL, NulFree, envelope
+from api.schemas import ERRORS, NulFree, envelope
 from domain.customer import Status
 from domain.errors import invalid
 from domain.segmentation import Segment, Tier
@@ -31,20 +31,24 @@ router = APIRouter(prefix="/v1/customers", tags=["search"])
 CURSOR_PATTERN = "^[A-Za-z0-9_-]{32}" + END
 _CURSOR = struct.Struct(">q16s")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EARLIEST, _LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+_EARLIEST, _LATEST = _micros(datetime.min.replace(tzinfo=UTC)), _micros(datetime.max.replace(tzinfo=UTC))
 
 
 def encode_cursor(after: tuple[datetime, uuid.UUID]) -> str:
-    micros = (after[0] - _EPOCH) // timedelta(microseconds=1)
-    return base64.urlsafe_b64encode(_CURSOR.pack(micros, after[1].bytes)).decode()
+    return base64.urlsafe_b64encode(_CURSOR.pack(_micros(after[0]), after[1].bytes)).decode()
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     if not re.search(CURSOR_PATTERN, cursor):
         raise invalid("cursor", "is not a cursor this API gave out")
     micros, key = _CURSOR.unpack(base64.urlsafe_b64decode(cursor))
-    earliest, latest = ((bound - _EPOCH) // timedelta(microseconds=1) for bound in (_EARLIEST, _LATEST))
-    return _EPOCH + timedelta(microseconds=min(max(micros, earliest), latest)), uuid.UUID(bytes=key)
+    return _EPOCH + timedelta(microseconds=min(max(micros, _EARLIEST), _LATEST)), uuid.UUID(bytes=key)
 
 
 # RFC 3339, as the document's `format: date-time` means it: a date, a time and an offset. Python's own
@@ -60,16 +64,13 @@ def _instant(value: object) -> datetime:
 
 
 Instant = Annotated[datetime, BeforeValidator(_instant)]
-NO_NUL_PARAMETER: dict[str, JsonValue] = {"pattern": NO_NUL}
 
 
 @router.get("", responses=ERRORS, summary="Find customers (admin): filters, newest first, keyset pages")
 async def find_customers(
     _: Admin, reads: Reads,
-    email: Annotated[NulFree | None, Query(max_length=255, description="exact, any case",
-                                           json_schema_extra=NO_NUL_PARAMETER)] = None,
-    email_prefix: Annotated[NulFree | None, Query(alias="emailPrefix", min_length=2, max_length=255,
-                                                  json_schema_extra=NO_NUL_PARAMETER)] = None,
+    email: Annotated[NulFree | None, Query(max_length=255, description="exact, any case")] = None,
+    email_prefix: Annotated[NulFree | None, Query(alias="emailPrefix", min_length=2, max_length=255)] = None,
     status: Status | None = None,
     tier: Tier | None = None,
     segment: Segment | None = None,
@@ -77,8 +78,7 @@ async def find_customers(
     registered_to: Annotated[Instant | None, Query(alias="registeredTo")] = None,
     last_order_from: Annotated[Instant | None, Query(alias="lastOrderFrom")] = None,
     last_order_to: Annotated[Instant | None, Query(alias="lastOrderTo")] = None,
-    q: Annotated[NulFree | None, Query(min_length=3, max_length=100, description="part of the name",
-                                       json_schema_extra=NO_NUL_PARAMETER)] = None,
+    q: Annotated[NulFree | None, Query(min_length=3, max_length=100, description="part of the name")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=32, json_schema_extra={"pattern": CURSOR_PATTERN})] = None,
 ) -> dict[str, Any]:

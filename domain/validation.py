@@ -25,6 +25,7 @@ LANGUAGE_PATTERN = re.compile(rf"^[a-z]{{2,3}}(?:-[A-Z]{{2}})?{END}")
 CURRENCY_PATTERN = re.compile(rf"^[A-Z]{{3}}{END}")
 FIRST_BIRTH_YEAR = 1900
 
+
 class Gender(StrEnum):
     MALE = "male"
     FEMALE = "female"
