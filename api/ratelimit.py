@@ -3,16 +3,18 @@ window), and password attempts per account and per client address."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import math
 import time
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from domain.errors import DomainError, ErrorCode
+from persistence.redis_connection import RedisClient
+from persistence.redis_keys import rate_limit_key, throttle_key
 from telemetry.metrics import LOGIN_LOCKOUTS, RATE_LIMITED
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ class RateLimiter:
     customer count against that service budget only.
     """
 
-    def __init__(self, redis: Redis, *, per_minute: int, service_per_minute: int) -> None:
+    def __init__(self, redis: RedisClient, *, per_minute: int, service_per_minute: int) -> None:
         self._redis = redis
         self._limit = per_minute
         self._service_limit = service_per_minute
@@ -67,18 +69,18 @@ class RateLimiter:
     async def check(self, subject: str, *, is_customer: bool, customer_id: str | None) -> Quota | None:
         """Counts the request against each of its budgets; the tightest one's quota (None if the limiter is
         unavailable), or RATE_LIMITED with Retry-After and the RateLimit fields."""
-        budgets: list[tuple[str, str, int]] = []  # (policy, key, limit)
+        budgets: list[tuple[str, str, int]] = []  # (policy, budget, limit), all spent by `subject`
         if is_customer:
-            budgets.append(("user", f"user:{subject}", self._limit))
+            budgets.append(("user", "user", self._limit))
         else:
             if customer_id is not None:
-                budgets.append(("customer", f"for:{customer_id}:by:{subject}", self._limit))
-            budgets.append(("service", f"service:{subject}", self._service_limit))
+                budgets.append(("customer", f"for:{customer_id}", self._limit))
+            budgets.append(("service", "service", self._service_limit))
         now = time.time()
         window, elapsed = int(now // 60), now % 60
         keys = []
-        for _, key, _ in budgets:
-            keys += [f"customers:ratelimit:{key}:{window}", f"customers:ratelimit:{key}:{window - 1}"]
+        for _, budget, _ in budgets:
+            keys += [rate_limit_key(subject, budget, window), rate_limit_key(subject, budget, window - 1)]
         try:
             results = await self._count(keys=keys)
         except RedisError as exc:
@@ -99,6 +101,15 @@ class RateLimiter:
         return min(quotas, key=lambda q: q.remaining)
 
 
+# One attempt on one key: count it, start the window with the first count, and answer the count and the
+# seconds left. Atomic, so a key never outlives its window without an expiry.
+ATTEMPT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+return {count, redis.call('TTL', KEYS[1])}
+"""
+
+
 class LoginThrottle:
     """Password checks per account and per client address, counted before the password is checked (and,
     as another instance, password reset requests per email address and per calling service).
@@ -109,17 +120,17 @@ class LoginThrottle:
     throttles password spraying: one client guessing across many accounts.
     """
 
-    def __init__(self, redis: Redis, *, max_per_account: int, max_per_client: int, window_seconds: int,
+    def __init__(self, redis: RedisClient, *, max_per_account: int, max_per_client: int, window_seconds: int,
                  name: str = "login-attempts") -> None:
         self._redis = redis
         self._name = name
         self._max_per_account = max_per_account
         self._max_per_client = max_per_client
         self._window = window_seconds
+        self._attempt = redis.register_script(ATTEMPT_SCRIPT)
 
     def _key(self, kind: str, value: str) -> str:
-        digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
-        return f"customers:{self._name}:{kind}:{digest}"
+        return throttle_key(self._name, kind, hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32])
 
     async def attempt(self, *, account: str, client: str | None) -> None:
         """Counts one attempt on `account` (an email or customer id) from `client`; refuses past a limit."""
@@ -127,17 +138,12 @@ class LoginThrottle:
         if client:
             keys.append((self._key("client", client), self._max_per_client))
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for key, _ in keys:
-                    pipe.incr(key)
-                    pipe.expire(key, self._window, nx=True)
-                    pipe.ttl(key)
-                results = await pipe.execute()
+            # The account's and the client's counts are in different slots: one script each, at once.
+            results = await asyncio.gather(*(self._attempt(keys=[key], args=[self._window]) for key, _ in keys))
         except RedisError as exc:
             log.warning("login throttle unavailable, attempt allowed: %s", exc)
             return
-        for index, (_, limit) in enumerate(keys):
-            count, ttl = results[index * 3], results[index * 3 + 2]
+        for (count, ttl), (_, limit) in zip(results, keys, strict=True):
             if count > limit:
                 LOGIN_LOCKOUTS.inc()
                 raise DomainError(ErrorCode.TOO_MANY_LOGIN_ATTEMPTS, "too many attempts; try again later",

@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from domain.clock import iso
-from persistence.cache import upstream_key
+from persistence.redis_connection import RedisClient
+from persistence.redis_keys import upstream_key
 from telemetry import tracing
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class UpstreamAnswer:
 
 
 class UpstreamClient:
-    def __init__(self, http: aiohttp.ClientSession, dapr_url: str, redis: Redis, *, timeout_ms: int,
+    def __init__(self, http: aiohttp.ClientSession, dapr_url: str, redis: RedisClient, *, timeout_ms: int,
                  cache_ttl: int) -> None:
         self._http = http
         self._dapr_url = dapr_url

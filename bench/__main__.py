@@ -53,7 +53,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-from redis import Redis
 
 from bench.cpu import box_busy_seconds, box_stolen_seconds, calibration_ms, cpu_seconds, per_request
 from bench.openmodel import OpenRun, attack, mixed_targets, vegeta
@@ -243,7 +242,7 @@ def budget_runs(mesh: Mesh, *, runs: int, seconds: int, connections: int, event_
 
 
 def flush_views(mesh: Mesh) -> None:
-    redis = Redis.from_url(mesh.stack.redis_url)
+    redis = mesh.stack.redis_client()
     try:
         for pattern in ("customers:profile:*", "customers:segment:*", "customers:addresses:*"):
             keys = list(redis.scan_iter(match=pattern))

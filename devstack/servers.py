@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,67 @@ class LocalRedis:
 
     def stop(self) -> None:
         self.process.stop()
+
+
+@dataclass(frozen=True)
+class LocalRedisCluster:
+    """A Redis Cluster of three primaries (no replicas) on loopback ports, each a process of its own: what
+    the cluster tier of the tests runs the service's keys and Dapr's components against."""
+
+    data_dir: Path
+    log_dir: Path
+    run_dir: Path
+    ports: tuple[int, int, int]
+
+    def process(self, port: int) -> ManagedProcess:
+        return ManagedProcess(f"redis-cluster-{port}", self.run_dir, self.log_dir)
+
+    @property
+    def nodes(self) -> list[str]:
+        return [f"127.0.0.1:{port}" for port in self.ports]
+
+    @property
+    def url(self) -> str:
+        """One node's URL: a cluster client learns the others from it."""
+        return f"redis://127.0.0.1:{self.ports[0]}"
+
+    def start(self) -> str:
+        redis_server, redis_cli = shutil.which("redis-server"), shutil.which("redis-cli")
+        if redis_server is None or redis_cli is None:
+            raise StackError("redis-server is not installed; scripts/bootstrap installs it")
+        for port in self.ports:
+            folder = self.data_dir / "redis-cluster" / str(port)
+            folder.mkdir(parents=True, exist_ok=True)
+            if not tcp_open(port):
+                self.process(port).start(
+                    [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
+                     "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                     "--cluster-node-timeout", "5000", "--appendonly", "yes", "--save", ""],
+                )
+            self.process(port).wait_until(partial(tcp_open, port), timeout=30, what="accepting connections")
+        if not self._healthy(redis_cli):
+            result = subprocess.run(  # noqa: S603 - argv built here from our own ports
+                [redis_cli, "--cluster", "create", *self.nodes, "--cluster-replicas", "0", "--cluster-yes"],
+                capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise StackError(f"redis-cli --cluster create failed:\n{result.stdout}{result.stderr}")
+            self.process(self.ports[0]).wait_until(lambda: self._healthy(redis_cli), timeout=30,
+                                                   what="a cluster with every slot served")
+            log.info("formed a Redis Cluster of %s", ", ".join(self.nodes))
+        return self.url
+
+    def _healthy(self, redis_cli: str) -> bool:
+        """Every node sees the cluster as ok (all 16384 slots assigned and reachable)."""
+        for port in self.ports:
+            result = subprocess.run([redis_cli, "-p", str(port), "cluster", "info"],  # noqa: S603
+                                    capture_output=True, text=True, check=False)
+            if "cluster_state:ok" not in result.stdout:
+                return False
+        return True
+
+    def stop(self) -> None:
+        for port in self.ports:
+            self.process(port).stop()
 
 
 def docker_engine_answers() -> bool:

@@ -10,13 +10,15 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import redis
 import yaml
 
 from devstack.processes import ManagedProcess, StackError, free_port, http_ok
 from devstack.runfile import RunApp, read_run_file
-from devstack.servers import Containers, LocalPostgres, LocalRedis, docker_engine_answers
+from devstack.servers import Containers, LocalPostgres, LocalRedis, LocalRedisCluster, docker_engine_answers
 
 log = logging.getLogger("devstack")
 
@@ -98,6 +100,9 @@ class StackConfig:
     database_url: str | None = None
     redis_url: str | None = None
     use_containers: bool = False
+    # A local three-primary Redis Cluster on these ports instead of one Redis (the cluster tier of the tests:
+    # CS_REDIS_CLUSTER=1). The app and every daprd's components are pointed at the cluster.
+    redis_cluster_ports: tuple[int, int, int] | None = None
     # One pair for the whole stack: every daprd requires DAPR_API_TOKEN from its callers and sends
     # APP_API_TOKEN to its app.
     dapr_api_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -164,6 +169,7 @@ class StackConfig:
                  "scheduler_metrics", "sentry_healthz", "sentry_metrics", "etcd_client", "etcd_peer"]
         env = os.environ
         database_url, redis_url = env.get("DATABASE_URL"), env.get("REDIS_URL")
+        cluster = bool(env.get("CS_REDIS_CLUSTER"))
         return cls(
             data_dir=data_dir,
             postgres_port=free_port(),
@@ -175,6 +181,7 @@ class StackConfig:
             database_url=database_url,
             redis_url=redis_url,
             use_containers=not (database_url and redis_url) and docker_engine_answers(),
+            redis_cluster_ports=(free_port(), free_port(), free_port()) if cluster else None,
         )
 
 
@@ -183,6 +190,8 @@ class Stack:
         self.config = config
         self._postgres = LocalPostgres(config.data_dir, config.log_dir, config.postgres_port)
         self._redis = LocalRedis(config.data_dir, config.log_dir, config.run_dir, config.redis_port)
+        self._redis_cluster = None if config.redis_cluster_ports is None else LocalRedisCluster(
+            config.data_dir, config.log_dir, config.run_dir, config.redis_cluster_ports)
         self._containers = Containers()
         self.database_url = config.database_url or ""
         self.redis_url = config.redis_url or ""
@@ -198,9 +207,19 @@ class Stack:
     @property
     def local_redis(self) -> LocalRedis | None:
         """The project's own Redis process, if that is what this stack uses (it can be stopped)."""
-        if self.config.redis_url or self.config.use_containers:
+        if self.config.redis_url or self.config.use_containers or self._redis_cluster is not None:
             return None
         return self._redis
+
+    @property
+    def redis_cluster(self) -> bool:
+        return self._redis_cluster is not None
+
+    def redis_client(self, **options: Any) -> redis.Redis | redis.RedisCluster:
+        """A client of the stack's Redis (or Redis Cluster), for tests and benchmarks to look behind the API."""
+        if self._redis_cluster is not None:
+            return redis.RedisCluster.from_url(self.redis_url, **options)
+        return redis.Redis.from_url(self.redis_url, **options)
 
     def process(self, name: str) -> ManagedProcess:
         return ManagedProcess(name, self.config.run_dir, self.config.log_dir)
@@ -213,6 +232,8 @@ class Stack:
 
     # -- storage -------------------------------------------------------------------------------
     def start_storage(self) -> None:
+        if self._redis_cluster is not None:  # a cluster is always local processes
+            self.redis_url = self._redis_cluster.start()
         if self.config.use_containers:
             self.database_url = self.database_url or self._containers.postgres()
             self.redis_url = self.redis_url or self._containers.redis()
@@ -222,6 +243,8 @@ class Stack:
 
     def stop_storage(self) -> None:
         self._containers.stop()
+        if self._redis_cluster is not None:
+            self._redis_cluster.stop()
         if not self.config.database_url:
             self._postgres.stop()
         if not self.config.redis_url:
@@ -318,6 +341,9 @@ class Stack:
 
     # -- Dapr apps -------------------------------------------------------------------------------
     def redis_host(self) -> str:
+        """Dapr's redisHost: the node, or every node of the cluster."""
+        if self._redis_cluster is not None:
+            return ",".join(self._redis_cluster.nodes)
         parts = urlsplit(self.redis_url)
         return f"{parts.hostname}:{parts.port or 6379}"
 
@@ -333,6 +359,7 @@ class Stack:
             "DAPR_METRICS_PORT": str(app.ports.metrics),
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
+            "REDIS_CLUSTER": str(self.redis_cluster).lower(),
             "DAPR_API_TOKEN": self.config.dapr_api_token,
             "APP_API_TOKEN": self.config.app_api_token,
             "PYTHONUNBUFFERED": "1",
@@ -371,6 +398,7 @@ class Stack:
             ],
             # Component metadata reads these through the local.env secret store.
             env={"CUSTOMER_SERVICE_REDIS_HOST": self.redis_host(),
+                 "CUSTOMER_SERVICE_REDIS_TYPE": "cluster" if self.redis_cluster else "node",
                  "DAPR_API_TOKEN": self.config.dapr_api_token, "APP_API_TOKEN": self.config.app_api_token,
                  **({"DAPR_TRUST_ANCHORS": self.trust_anchors_file.read_text()} if self.config.mtls else {})},
             # The sqlite name resolver keeps its file relative to daprd's working folder.
@@ -443,7 +471,7 @@ class Stack:
         for pid_file in sidecars:
             self.stop_dapr_app(pid_file.name.removesuffix("-daprd.pid"))
         for pid_file in sorted(run_dir.glob("*.pid")) if run_dir.exists() else []:
-            if pid_file.stem != "redis":
+            if not pid_file.stem.startswith("redis"):  # storage stops last
                 self.process(pid_file.stem).stop()
         self.stop_control_plane()
         self.stop_storage()

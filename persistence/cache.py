@@ -11,33 +11,13 @@ import json
 import logging
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from persistence.redis_connection import RedisClient
+from persistence.redis_keys import addresses_key, profile_key, segment_key, upstream_key
 from telemetry.metrics import CACHE_LOOKUPS
 
 log = logging.getLogger(__name__)
-
-
-def profile_key(customer_id: str) -> str:
-    return f"customers:profile:{customer_id}"
-
-
-def segment_key(customer_id: str) -> str:
-    return f"customers:segment:{customer_id}"
-
-
-def addresses_key(customer_id: str) -> str:
-    return f"customers:addresses:{customer_id}"
-
-
-def upstream_key(customer_id: str, app_id: str) -> str:
-    """The last good answer of an upstream service about one customer."""
-    return f"customers:upstream:{customer_id}:{app_id}"
-
-
-def session_key(session_id: str) -> str:
-    return f"customers:session:{session_id}"
 
 
 class ViewCache:
@@ -49,7 +29,7 @@ class ViewCache:
     never served by this process, and deleted as soon as Redis answers (`repair`, every second); other
     replicas may serve one until then."""
 
-    def __init__(self, redis: Redis, *, ttl_profile: int, ttl_segment: int, ttl_addresses: int,
+    def __init__(self, redis: RedisClient, *, ttl_profile: int, ttl_segment: int, ttl_addresses: int,
                  upstream_app_ids: tuple[str, ...]) -> None:
         self._redis = redis
         self._ttl = {"profile": ttl_profile, "segment": ttl_segment, "addresses": ttl_addresses}
@@ -119,7 +99,11 @@ class ViewCache:
             return 0
         keys = list(self._maybe_stale)
         try:
-            await self._redis.delete(*keys)
+            # The keys are of many customers, so in as many slots: one DEL each, in one round trip.
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.delete(key)
+                await pipe.execute()
         except RedisError:
             return 0
         self._maybe_stale.difference_update(keys)

@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from redis.asyncio import Redis
-
+from persistence.redis_connection import RedisClient
 from persistence.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ def _carries(fields: dict[bytes | str, bytes | str] | None, event_id: str) -> bo
 
 
 class PublishedEventCopies:
-    def __init__(self, store: Store, redis: Redis) -> None:
+    def __init__(self, store: Store, redis: RedisClient) -> None:
         self._store = store
         self._redis = redis
 

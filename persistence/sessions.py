@@ -1,7 +1,10 @@
 """Customer sessions in Redis, as the spec's `customers:session:{session_id}` with SESSION_TIMEOUT.
 
 Each customer's session ids are also kept in a set, so every session of a customer can be revoked
-at once (password change, deactivation, erasure).
+at once (password change, deactivation, erasure). A session's key and its customer's set are in different
+hash slots (persistence/redis_keys.py), so opening a session is two steps: the id goes into the set
+before the session is written, and a failure between the two leaves an id without a session (harmless),
+never a session its customer's revocation cannot find.
 """
 
 from __future__ import annotations
@@ -11,18 +14,13 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from redis.asyncio import Redis
-
 from domain.clock import iso
-from persistence.cache import session_key
-
-
-def sessions_of_key(customer_id: str) -> str:
-    return f"customers:sessions-of:{customer_id}"
+from persistence.redis_connection import RedisClient
+from persistence.redis_keys import session_key, sessions_of_key
 
 
 class SessionStore:
-    def __init__(self, redis: Redis, *, timeout: int) -> None:
+    def __init__(self, redis: RedisClient, *, timeout: int) -> None:
         self._redis = redis
         self._timeout = timeout
 
@@ -35,10 +33,10 @@ class SessionStore:
             "ipAddress": ip_address, "userAgent": user_agent,
         }
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(session_key(session_id), json.dumps(session), ex=self._timeout)
             pipe.sadd(sessions_of_key(customer_id), session_id)
             pipe.expire(sessions_of_key(customer_id), self._timeout)
             await pipe.execute()
+        await self._redis.set(session_key(session_id), json.dumps(session), ex=self._timeout)
         return session
 
     async def get(self, session_id: str) -> dict[str, Any] | None:
@@ -52,9 +50,12 @@ class SessionStore:
         """Ends every session of the customer; how many there were."""
         index = sessions_of_key(customer_id)
         ids = [i.decode() if isinstance(i, bytes) else str(i) for i in await self._redis.smembers(index)]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for session_id in ids:
-                pipe.delete(session_key(session_id))
-            pipe.delete(index)
-            await pipe.execute()
+        if ids:
+            # One DEL per session (each in a slot of its own) in one round trip; the set only once they
+            # are gone, so a failure leaves it to find them again.
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for session_id in ids:
+                    pipe.delete(session_key(session_id))
+                await pipe.execute()
+        await self._redis.delete(index)
         return len(ids)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
-from redis.asyncio import Redis
 
 from actors.client import CustomerActorClient
 from actors.customer_actor import ActorDependencies
@@ -21,6 +20,7 @@ from persistence.cache import ViewCache
 from persistence.outbox import Outbox
 from persistence.pubsub_streams import PublishedEventCopies
 from persistence.read_models import ReadModels
+from persistence.redis_connection import RedisClient, connect_redis
 from persistence.sessions import SessionStore
 from persistence.store import Store
 from service.publisher import DaprPublisher
@@ -31,7 +31,7 @@ from service.settings import Settings
 class Container:
     settings: Settings
     store: Store
-    redis: Redis
+    redis: RedisClient
     http: aiohttp.ClientSession
     actors: CustomerActorClient
     api: ApiServices
@@ -52,8 +52,8 @@ async def bootstrap(settings: Settings) -> Container:
                              audience=settings.jwt_audience)
     store = await Store.connect(settings.database_url, max_connections=settings.database_max_connections,
                                 source=settings.service_name)
-    redis = Redis.from_url(settings.redis_url, max_connections=settings.redis_max_connections, socket_timeout=2,
-                           socket_connect_timeout=2)
+    redis = connect_redis(settings.redis_url, cluster=settings.redis_cluster,
+                          max_connections=settings.redis_max_connections)
     # One pooled client to the local daprd for actor calls, publishing and service invocation.
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=2),
                                  connector=aiohttp.TCPConnector(limit=200),
@@ -90,7 +90,8 @@ async def bootstrap(settings: Settings) -> Container:
                          password_reset_response_floor=timedelta(
                              milliseconds=settings.password_reset_response_floor_ms)),
     )
-    pubsub_redis = redis if settings.pubsub_redis_url is None else Redis.from_url(settings.pubsub_redis_url)
+    pubsub_redis = redis if settings.pubsub_redis_url is None else connect_redis(
+        settings.pubsub_redis_url, cluster=settings.redis_cluster, max_connections=settings.redis_max_connections)
     event_copies = PublishedEventCopies(store, pubsub_redis)
     actor = ActorDependencies(turn=TurnDependencies(records=store, views=cache, sessions=sessions,
                                                     event_copies=event_copies,

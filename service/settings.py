@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     # Redis cache
     redis_url: str = "redis://127.0.0.1:26379/0"
+    # REDIS_URL names one node of a Redis Cluster (and PUBSUB_REDIS_URL one of its cluster, if set): the
+    # client finds the others. The keys are cluster-safe either way (persistence/redis_keys.py).
+    redis_cluster: bool = False
     # Connections to REDIS_URL per process. redis-py's pool fails a command at once when all are in use
     # (its default is 100): under a burst each failed cache read fell back to an actor call, which cost
     # more CPU and deepened the burst (bench/, issue 17). Its blocking pool would wait instead, but costs

@@ -24,11 +24,21 @@ from tests.support.service import Service, start_service
 TIER_MARKERS = {"integration": "integration", "e2e": "e2e", "security": "e2e"}
 
 
+# What runs a second time against a three-primary Redis Cluster (scripts/test: CS_REDIS_CLUSTER=1 -m cluster):
+# the integration tier, and the e2e tests of everything the service or Dapr keeps in Redis: views,
+# sessions, rate limits and login throttles, erasure, pub/sub delivery in and out.
+CLUSTER_TIER = ("integration/", "e2e/test_accounts.py", "e2e/test_auth.py", "e2e/test_events_in.py",
+                "e2e/test_outbox.py", "security/test_erasure.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         tier = item.path.parent.name
         if tier in TIER_MARKERS:
             item.add_marker(TIER_MARKERS[tier])
+        where = f"{tier}/{item.path.name}"
+        if any(where.startswith(prefix) for prefix in CLUSTER_TIER):
+            item.add_marker("cluster")
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +73,12 @@ def database_url(stack: Stack) -> str:
 @pytest.fixture(scope="session")
 def redis_url(stack: Stack) -> str:
     return stack.redis_url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(stack: Stack) -> bool:
+    """Whether REDIS_URL names a node of a Redis Cluster (the cluster tier: CS_REDIS_CLUSTER=1)."""
+    return stack.redis_cluster
 
 
 @pytest.fixture(scope="session")

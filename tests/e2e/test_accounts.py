@@ -8,11 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import redis
 
 from devstack.servers import LocalPostgres
 from domain.ids import customer_uuid, new_customer_id
-from persistence.cache import profile_key
+from persistence.redis_keys import profile_key
 from tests.support.service import Service, admin, outbox_count, wait_for, wait_for_events
 from tests.support.tokens import bearer
 
@@ -61,7 +60,7 @@ def test_get_reads_back_and_caches_without_the_password_hash(service: Service) -
     response = service.api("GET", f"/v1/customers/{customer['id']}")
     assert response.status_code == 200
     assert response.json()["data"]["customer"] == customer
-    cached = redis.Redis.from_url(service.stack.redis_url).get(profile_key(customer["id"]))
+    cached = service.stack.redis_client().get(profile_key(customer["id"]))
     assert cached is not None
     assert b"argon2" not in cached
     assert b"password" not in cached.lower()
@@ -205,7 +204,7 @@ def test_erasure_anonymises_purges_and_announces(service: Service, db: Any) -> N
                                (customer_uuid(customer["id"]),)).fetchall()
     assert all(data == {} for (data,) in activity_data)
     assert service.actor_state(customer["id"], "customer").status_code == 204
-    assert redis.Redis.from_url(service.stack.redis_url).get(profile_key(customer["id"])) is None
+    assert service.stack.redis_client().get(profile_key(customer["id"])) is None
     wait_for_events(service, "customers.customer.erased", customer["id"])
     gone = service.api("GET", f"/v1/customers/{customer['id']}")
     assert gone.status_code == 404
@@ -222,7 +221,7 @@ def test_no_customer_data_is_written_to_dapr_state(service: Service) -> None:
         "type": "shipping", "street": "1 Main St", "city": "Springfield", "zipCode": "12345", "country": "US"})
     assert added.status_code == 201
     assert service.api("GET", f"/v1/customers/{customer['id']}/segment").status_code == 200
-    store = redis.Redis.from_url(service.stack.redis_url)
+    store = service.stack.redis_client()
     assert list(store.scan_iter(f"*CustomerActor||{customer['id']}||*")) == []
 
 

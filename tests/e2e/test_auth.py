@@ -9,10 +9,10 @@ import uuid
 from typing import Any
 
 import jwt
-import redis
 from argon2 import PasswordHasher
 
 from domain.ids import customer_uuid, new_customer_id
+from persistence.redis_keys import rate_limit_key, session_key
 from tests.support.service import Service
 from tests.support.tokens import AUDIENCE, ISSUER, SECRET, bearer, token
 
@@ -88,9 +88,9 @@ def test_service_tokens_read_any_customer_and_admins_do_everything(service: Serv
 def test_more_than_1000_requests_a_minute_is_429_with_retry_after(service: Service) -> None:
     customer_id = new_customer_id()
     window = int(time.time() // 60)
-    store = redis.Redis.from_url(service.stack.redis_url)
+    store = service.stack.redis_client()
     for minute in (window, window + 1):  # the minute may turn mid-test
-        store.set(f"customers:ratelimit:user:{customer_id}:{minute}", 1000, ex=121)
+        store.set(rate_limit_key(customer_id, "user", minute), 1000, ex=121)
     response = get(service, customer_id, bearer(customer_id, "customers:read"))
     assert response.status_code == 429
     assert code(response) == "RATE_LIMITED"
@@ -118,10 +118,10 @@ def test_a_service_is_limited_per_customer_it_acts_for_with_a_sliding_window(ser
     busy, other = service.create_customer(), service.create_customer()
     subject = f"svc:busy-{uuid.uuid4().hex[:6]}"
     window = int(time.time() // 60)
-    store = redis.Redis.from_url(service.stack.redis_url)
+    store = service.stack.redis_client()
     # The last minute's requests still weigh on this one: a fixed window would have reset at the minute.
     for minute in (window - 1, window):
-        store.set(f"customers:ratelimit:for:{busy['id']}:by:{subject}:{minute}", 10**6 if minute < window else 0,
+        store.set(rate_limit_key(subject, f"for:{busy['id']}", minute), 10**6 if minute < window else 0,
                   ex=121)
     token = bearer(subject, "customers:read")
     assert get(service, busy["id"], token).status_code == 429
@@ -143,7 +143,7 @@ def test_credentials_open_a_session_and_record_the_login(service: Service, db: A
     data = response.json()["data"]
     assert data["customerId"] == customer["id"]
     session_id = data["session"]["sessionId"]
-    ttl = redis.Redis.from_url(service.stack.redis_url).ttl(f"customers:session:{session_id}")
+    ttl = service.stack.redis_client().ttl(session_key(session_id))
     assert 1700 < ttl <= 1800
 
     fetched = service.api("GET", f"/v1/customers/sessions/{session_id}", token=CREDENTIALS)

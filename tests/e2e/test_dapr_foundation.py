@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.ids import customer_uuid
-from persistence.cache import profile_key
+from persistence.redis_keys import profile_key
 from tests.support.service import Service, wait_for
 
 
@@ -27,8 +27,6 @@ def test_an_actor_placed_anew_after_an_app_restart_reads_the_record(service: Ser
     """The actor's working copy lives in its memory and comes from PostgreSQL when daprd places it: after a
     restart, what the record says (here changed behind the service's back) is what the new activation
     serves; Dapr keeps no copy of the customer."""
-    import redis
-
     customer = service.create_customer(profile={"firstName": "Grace", "lastName": "Hopper"})
     updated = service.api("PUT", f"/v1/customers/{customer['id']}", json={"profile": {"lastName": "H."}})
     assert updated.status_code == 200
@@ -36,7 +34,7 @@ def test_an_actor_placed_anew_after_an_app_restart_reads_the_record(service: Ser
 
     service.restart_app()  # every actor of the old process is gone
     db.execute("UPDATE customers SET first_name = 'Recorded' WHERE id = %s", (customer_uuid(customer["id"]),))
-    redis.Redis.from_url(service.stack.redis_url).delete(profile_key(customer["id"]))
+    service.stack.redis_client().delete(profile_key(customer["id"]))
 
     response = service.api("GET", f"/v1/customers/{customer['id']}")
     assert response.status_code == 200

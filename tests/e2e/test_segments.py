@@ -10,6 +10,7 @@ from typing import Any
 from devstack.processes import ManagedProcess, free_port, http_ok
 from devstack.servers import LocalPostgres
 from devstack.stack import REPO_ROOT
+from persistence.redis_keys import segment_key
 from tests.e2e.test_dapr_foundation import order_event
 from tests.e2e.test_events_in import wait_orders
 from tests.support.service import Service, events_for, wait_for
@@ -114,16 +115,14 @@ def test_orders_summary_from_the_order_service_then_its_cached_answer_then_our_m
 
 
 def test_days_since_last_order_is_counted_when_read(service: Service) -> None:
-    import redis as redis_client
-
     customer = service.create_customer()
     path = f"/v1/customers/{customer['id']}/segment"
     service.publish("orders.order.completed", order_event(customer["id"], completed_at=datetime.now(UTC)))
     wait_for(lambda: service.api("GET", path).json()["data"]["segment"]["metrics"]["orderCount"] == 1,
              what="the order")
     # Age the cached view by ten days, as if it had been cached then and never refreshed.
-    store = redis_client.Redis.from_url(service.stack.redis_url)
-    key = f"customers:segment:{customer['id']}"
+    store = service.stack.redis_client()
+    key = segment_key(customer["id"])
     view = json.loads(store.get(key) or b"{}")
     view["metrics"]["lastOrderDate"] = (datetime.now(UTC) - timedelta(days=10)).isoformat()
     view["metrics"]["daysSinceLastOrder"] = 0

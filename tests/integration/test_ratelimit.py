@@ -9,23 +9,23 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 
 from api.ratelimit import Quota, RateLimiter
 from domain.errors import DomainError, ErrorCode
 from domain.ids import new_customer_id
+from persistence.redis_connection import connect_redis
 
 PER_USER = 3
 PER_SERVICE = 5
 
 
 @pytest.fixture
-async def limiter(redis_url: str) -> AsyncIterator[RateLimiter]:
+async def limiter(redis_url: str, redis_cluster: bool) -> AsyncIterator[RateLimiter]:
     # Counting across a minute's boundary weighs last minute's count by what is left of the window:
     # start where the whole test fits in one minute, so every figure below is exact.
     if time.time() % 60 > 55:
         await asyncio.sleep(61 - time.time() % 60)
-    redis = Redis.from_url(redis_url)
+    redis = connect_redis(redis_url, cluster=redis_cluster, max_connections=8)
     yield RateLimiter(redis, per_minute=PER_USER, service_per_minute=PER_SERVICE)
     await redis.aclose()
 

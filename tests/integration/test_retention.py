@@ -20,9 +20,11 @@ from devstack.processes import free_port
 from devstack.servers import LocalRedis
 from domain.clock import Clock
 from domain.ids import customer_uuid, new_customer_id
-from persistence.cache import ViewCache, profile_key, upstream_key
+from persistence.cache import ViewCache
 from persistence.outbox import Outbox
 from persistence.pubsub_streams import PublishedEventCopies
+from persistence.redis_connection import RedisClient, connect_redis
+from persistence.redis_keys import profile_key, upstream_key
 from persistence.store import Store
 from service.retention import Retention, RetentionPolicy
 
@@ -39,8 +41,8 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
+async def redis(redis_url: str, redis_cluster: bool) -> AsyncIterator[RedisClient]:
+    client = connect_redis(redis_url, cluster=redis_cluster, max_connections=8)
     yield client
     await client.aclose()
 
@@ -67,20 +69,21 @@ async def published(store: Store, *, customer_id: str, topic: str, at: datetime,
     return event_id
 
 
-async def copy_in_stream(redis: Redis, *, topic: str, at: datetime, event_id: str, payload: dict[str, Any]) -> None:
+async def copy_in_stream(redis: RedisClient, *, topic: str, at: datetime, event_id: str,
+                         payload: dict[str, Any]) -> None:
     """The stream entry Dapr's Redis pub/sub wrote for the event, a moment before the row was marked."""
     data = json.dumps({"id": event_id, "data": payload})
     await redis.xadd(topic, {"data": data}, id=f"{millis(at) - 500}-0")
 
 
-def retention(store: Store, redis: Redis, *topics: str) -> Retention:
+def retention(store: Store, redis: RedisClient, *topics: str) -> Retention:
     """The service's retention, over `topics` (this test's own streams) instead of the service's."""
     return Retention(store, Outbox(store), PublishedEventCopies(store, redis), Clock(),
                      replace(POLICY, published_topics=topics, dead_letter_topics=()))
 
 
 async def test_stream_copies_past_the_outbox_retention_are_trimmed_before_their_rows_go(
-        store: Store, redis: Redis) -> None:
+        store: Store, redis: RedisClient) -> None:
     topic = f"it.retention.{uuid.uuid4().hex[:8]}"
     customer_id = new_customer_id()
     person = {"email": f"old-{uuid.uuid4().hex[:8]}@example.com"}
@@ -131,7 +134,8 @@ async def test_a_cache_purge_on_a_failing_redis_fails_and_a_retry_finishes_it(pr
         private_redis.stop()
 
 
-async def test_processed_events_and_dead_letters_are_kept_for_their_stated_time(store: Store, redis: Redis) -> None:
+async def test_processed_events_and_dead_letters_are_kept_for_their_stated_time(store: Store,
+                                                                                redis: RedisClient) -> None:
     customer = customer_uuid(new_customer_id())
     marker = uuid.uuid4().hex[:10]
     async with store.connection() as conn:
@@ -155,7 +159,7 @@ async def test_processed_events_and_dead_letters_are_kept_for_their_stated_time(
     assert [r["event_id"] for r in kept_letters] == [f"{marker}-new"]
 
 
-async def test_activity_partitions_wholly_past_the_retention_are_dropped(store: Store, redis: Redis) -> None:
+async def test_activity_partitions_wholly_past_the_retention_are_dropped(store: Store, redis: RedisClient) -> None:
     long_ago = NOW - 3 * 365 * DAY
     await store.ensure_activity_partitions(long_ago)
     await store.ensure_activity_partitions(NOW)

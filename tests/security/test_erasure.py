@@ -23,7 +23,7 @@ def tables_holding(db: Any, needle: str) -> list[str]:
                           (f"%{needle}%",)).fetchone()[0]]
 
 
-def values_of(client: redis.Redis, key: bytes) -> list[Any]:
+def values_of(client: redis.Redis | redis.RedisCluster, key: bytes) -> list[Any]:
     raw = client.type(key)
     kind = raw.decode() if isinstance(raw, bytes) else str(raw)
     if kind == "string":
@@ -39,7 +39,7 @@ def values_of(client: redis.Redis, key: bytes) -> list[Any]:
     return []
 
 
-def redis_keys_holding(client: redis.Redis, needle: str) -> list[str]:
+def redis_keys_holding(client: redis.Redis | redis.RedisCluster, needle: str) -> list[str]:
     return [key.decode() for key in client.scan_iter(count=1000)
             if needle.encode() in key or any(needle.encode() in str(v).encode() for v in values_of(client, key))]
 
@@ -60,7 +60,7 @@ def test_after_erasure_no_table_or_key_holds_the_person(service: Service, db: An
                         json={"email": email, "password": "Sturdy-Passw0rd!"})
     assert login.status_code == 200
     wait_for_events(service, "customers.profile.updated", customer["id"])
-    client = redis.Redis.from_url(service.stack.redis_url)
+    client = service.stack.redis_client()
     assert tables_holding(db, email)  # the search can see it before erasure
     assert redis_keys_holding(client, email)
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
-import redis
 
 from devstack.processes import free_port
 from devstack.stack import DaprApp, SidecarPorts, Stack, run_file_app
@@ -61,7 +60,7 @@ class Service:
         acknowledged. daprd delivers concurrently and out of order, so a later message's effect proves
         nothing about an earlier one; the consumer group's state in the stream does (Dapr's Redis pub/sub:
         one stream per topic, one group per subscribing app id, acknowledged after the app answered)."""
-        store = redis.Redis.from_url(self.stack.redis_url, decode_responses=True)
+        store = self.stack.redis_client(decode_responses=True)
         last = tuple(int(part) for part in store.xinfo_stream(topic)["last-generated-id"].split("-"))
 
         def consumed() -> bool:
