@@ -116,6 +116,43 @@ class LocalPostgres:
 
 
 @dataclass(frozen=True)
+class LocalPostgresReplica(LocalPostgres):
+    """A hot standby of `primary`, streaming its WAL: a second local cluster made by pg_basebackup, as a
+    read replica of the platform's would be. Its data sits in its own folder under the primary's."""
+
+    primary: LocalPostgres | None = None
+
+    def start(self) -> str:
+        if self.primary is None:
+            raise StackError("a replica needs its primary")
+        for folder in (self.data_dir, self.socket_dir, self.log_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        _chown_to_postgres(self.data_dir)
+        _chown_to_postgres(self.socket_dir)
+        if not (self.cluster_dir / "PG_VERSION").exists():
+            # -R writes standby.signal and primary_conninfo: it starts as a standby of the primary.
+            self._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
+                      "-D", str(self.cluster_dir), "-R", "-X", "stream", "-c", "fast")
+        self.log_file.touch()
+        _chown_to_postgres(self.log_file)
+        if not tcp_open(self.port):
+            options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1"
+            self._run("pg_ctl", "-D", str(self.cluster_dir), "-l", str(self.log_file), "-o", options,
+                      "-w", "-t", "60", "start")
+            log.info("started a PostgreSQL replica on port %d, log %s", self.port, self.log_file)
+        return self.url
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "postgres-replica.log"
+
+    def psql(self, sql: str) -> str:
+        """One statement as the superuser (pausing and resuming replay in tests)."""
+        return self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", LOCAL_DB_NAME,
+                         "-tAc", sql).stdout.strip()
+
+
+@dataclass(frozen=True)
 class LocalRedis:
     data_dir: Path
     log_dir: Path

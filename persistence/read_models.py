@@ -20,6 +20,7 @@ import asyncpg
 from domain.clock import iso
 from domain.errors import not_found
 from domain.ids import address_id_of, customer_id_of
+from persistence.replica import ReadReplica
 from persistence.store import Store, key_of
 
 # What the GDPR export contains, table by table. password_hash is deliberately absent.
@@ -37,8 +38,12 @@ JSON_COLUMNS = frozenset({"preferences", "qualifications", "override", "activity
 
 
 class ReadModels:
-    def __init__(self, store: Store) -> None:
+    """The export reads the primary; the others tolerate a little lag and read the replica (see
+    persistence/replica.py for why, per read)."""
+
+    def __init__(self, store: Store, replica: ReadReplica) -> None:
         self._store = store
+        self._replica = replica
 
     async def export(self, customer_id: str) -> dict[str, Any]:
         """Every piece of personal data held about a customer (GDPR access request)."""
@@ -68,10 +73,9 @@ class ReadModels:
 
     async def segment_counts(self) -> dict[str, Any]:
         """Customers per tier and per segment, over every customer not erased."""
-        async with self._store.connection() as conn:
-            rows = await conn.fetch(
-                "SELECT s.tier, s.segment, count(*) AS customers FROM customer_segments s "
-                "JOIN customers c ON c.id = s.customer_id WHERE c.status <> 'deleted' GROUP BY s.tier, s.segment")
+        rows = await self._replica.read(lambda conn: conn.fetch(
+            "SELECT s.tier, s.segment, count(*) AS customers FROM customer_segments s "
+            "JOIN customers c ON c.id = s.customer_id WHERE c.status <> 'deleted' GROUP BY s.tier, s.segment"))
         tiers: dict[str, int] = {}
         segments: dict[str, int] = {}
         for row in rows:
@@ -79,10 +83,17 @@ class ReadModels:
             segments[row["segment"]] = segments.get(row["segment"], 0) + row["customers"]
         return {"total": sum(tiers.values()), "tiers": tiers, "segments": segments}
 
+    async def customers_due_for_review(self, *, now: datetime, limit: int) -> list[str]:
+        """Customers whose next segment boundary has passed (the sweep's selection)."""
+        rows = await self._replica.read(lambda conn: conn.fetch(
+            "SELECT s.customer_id FROM customer_segments s JOIN customers c ON c.id = s.customer_id "
+            "WHERE s.next_review_at <= $1 AND c.status <> 'deleted' ORDER BY s.next_review_at LIMIT $2",
+            now, limit))
+        return [customer_id_of(r["customer_id"]) for r in rows]
+
     async def search(self, criteria: CustomerSearch) -> SearchPage:
         sql, args = criteria.query()
-        async with self._store.connection() as conn:
-            rows = await conn.fetch(sql, *args)
+        rows = await self._replica.read(lambda conn: conn.fetch(sql, *args))
         page = rows[:criteria.limit]
         customers = [{
             "id": customer_id_of(r["id"]), "email": r["email"],
@@ -96,7 +107,8 @@ class ReadModels:
     async def analytics(self, customer_id: str, now: datetime) -> dict[str, Any]:
         """Activity counts by type over 30/90/365 days, last activity, and order cadence."""
         key = key_of(customer_id)
-        async with self._store.connection() as conn:
+
+        async def counts(conn: asyncpg.Connection) -> tuple[list[asyncpg.Record], asyncpg.Record | None]:
             rows = await conn.fetch(
                 """
                 SELECT activity_type,
@@ -113,6 +125,9 @@ class ReadModels:
             orders = await conn.fetchrow(
                 "SELECT count(*) AS n, min(completed_at) AS first, max(completed_at) AS last "
                 "FROM customer_orders WHERE customer_id = $1", key)
+            return rows, orders
+
+        rows, orders = await self._replica.read(counts)
         assert orders is not None
         count = int(orders["n"])
         cadence = None

@@ -165,18 +165,22 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 class Store:
-    def __init__(self, pool: asyncpg.Pool, database_url: str, *, source: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, listen_url: str, *, source: str) -> None:
         self._pool = pool
-        self._database_url = database_url
+        self._listen_url = listen_url
         self._source = source
         self._partitioned_months: set[tuple[int, int]] = set()  # activity months known to have a partition
 
     @classmethod
-    async def connect(cls, database_url: str, *, max_connections: int, source: str) -> Store:
-        """`source` names this service in the events it writes to the outbox (SERVICE_NAME)."""
-        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=max_connections,
-                                         command_timeout=10, reset=_keep_session)
-        return cls(pool, database_url, source=source)
+    async def connect(cls, database_url: str, *, max_connections: int, source: str, pgbouncer: bool = False,
+                      listen_url: str | None = None) -> Store:
+        """`source` names this service in the events it writes to the outbox (SERVICE_NAME). Through
+        PgBouncer in transaction mode (`pgbouncer`) a server connection is another client's after each
+        transaction, so no statement is kept prepared on it (asyncpg then prepares each one unnamed, in the
+        transaction that runs it), and LISTEN needs `listen_url`, the primary itself."""
+        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=max_connections, command_timeout=10,
+                                         reset=_keep_session, statement_cache_size=0 if pgbouncer else 100)
+        return cls(pool, listen_url or database_url, source=source)
 
     async def close(self) -> None:
         await self._pool.close()
@@ -193,7 +197,7 @@ class Store:
     async def dedicated_connection(self) -> asyncpg.Connection:
         """A connection outside the pool, for LISTEN: the pool may recycle its connections at any time."""
         try:
-            conn: asyncpg.Connection = await asyncpg.connect(self._database_url, timeout=5)
+            conn: asyncpg.Connection = await asyncpg.connect(self._listen_url, timeout=5)
         except UNAVAILABLE_ERRORS as exc:
             raise unavailable(exc) from exc
         return conn
@@ -352,17 +356,6 @@ class Store:
                                     "WHERE customer_id = $1 AND published_at IS NOT NULL ORDER BY id",
                                     key_of(customer_id))
         return [PublishedEvent(r["topic"], r["event_id"], r["published_at"]) for r in rows]
-
-    async def customers_due_for_review(self, *, now: datetime, limit: int, lock_id: int) -> list[str]:
-        """Customers whose next segment boundary has passed; empty while another replica sweeps."""
-        async with self.exclusive(lock_id) as conn:
-            if conn is None:
-                return []
-            rows = await conn.fetch(
-                "SELECT s.customer_id FROM customer_segments s JOIN customers c ON c.id = s.customer_id "
-                "WHERE s.next_review_at <= $1 AND c.status <> 'deleted' ORDER BY s.next_review_at LIMIT $2",
-                now, limit)
-        return [customer_id_of(r["customer_id"]) for r in rows]
 
 
 # -- what one change writes --------------------------------------------------------------------------------

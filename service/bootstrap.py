@@ -21,6 +21,7 @@ from persistence.outbox import Outbox
 from persistence.pubsub_streams import PublishedEventCopies
 from persistence.read_models import ReadModels
 from persistence.redis_connection import RedisClient, connect_redis
+from persistence.replica import ReadReplica
 from persistence.sessions import SessionStore
 from persistence.store import Store
 from service.publisher import DaprPublisher
@@ -31,6 +32,7 @@ from service.settings import Settings
 class Container:
     settings: Settings
     store: Store
+    replica: ReadReplica
     redis: RedisClient
     http: aiohttp.ClientSession
     actors: CustomerActorClient
@@ -43,6 +45,7 @@ class Container:
     async def close(self) -> None:
         await self.http.close()
         await self.redis.aclose()
+        await self.replica.close()
         await self.store.close()
 
 
@@ -51,7 +54,11 @@ async def bootstrap(settings: Settings) -> Container:
                              public_key=settings.jwt_public_key, issuer=settings.jwt_issuer,
                              audience=settings.jwt_audience)
     store = await Store.connect(settings.database_url, max_connections=settings.database_max_connections,
-                                source=settings.service_name)
+                                source=settings.service_name, pgbouncer=settings.database_pgbouncer,
+                                listen_url=settings.database_direct_url)
+    replica = await ReadReplica.connect(store, settings.database_read_url,
+                                        max_connections=settings.database_max_connections,
+                                        max_lag_seconds=settings.database_read_max_lag_seconds)
     redis = connect_redis(settings.redis_url, cluster=settings.redis_cluster,
                           max_connections=settings.redis_max_connections)
     # One pooled client to the local daprd for actor calls, publishing and service invocation.
@@ -65,7 +72,7 @@ async def bootstrap(settings: Settings) -> Container:
     sessions = SessionStore(redis, timeout=settings.session_timeout)
     hashing = PasswordHashing(concurrency=settings.password_hash_concurrency,
                               wait_seconds=settings.password_hash_wait_ms / 1000)
-    read_models = ReadModels(store)
+    read_models = ReadModels(store, replica)
     api = ApiServices(
         actors=actors, cache=cache, store=store, read_models=read_models,
         sessions=sessions,
@@ -98,6 +105,7 @@ async def bootstrap(settings: Settings) -> Container:
                                                     clock=settings.clock),
                               read_models=read_models, hashing=hashing,
                               password_min_length=settings.password_min_length, default_tier=settings.default_tier)
-    return Container(settings=settings, store=store, redis=redis, http=http, actors=actors, api=api, actor=actor,
+    return Container(settings=settings, store=store, replica=replica, redis=redis, http=http, actors=actors, api=api,
+                     actor=actor,
                      outbox=Outbox(store), publisher=DaprPublisher(http, settings.dapr_url, settings.pubsub_name),
                      event_copies=event_copies)

@@ -64,11 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                               processed_events=timedelta(days=settings.processed_events_retention_days),
                                               dead_letters=timedelta(days=settings.dead_letter_retention_days),
                                               activities=timedelta(days=settings.activity_retention_days)))
-        maintenance = Maintenance(container.store, retention, container.actors, settings.clock,
-                                  interval_seconds=settings.segment_update_interval)
+        maintenance = Maintenance(container.store, container.actor.read_models, retention, container.actors,
+                                  settings.clock, interval_seconds=settings.segment_update_interval)
         workers = [asyncio.create_task(supervise("outbox-relay", relay.run)),
                    asyncio.create_task(supervise("maintenance", maintenance.run)),
                    asyncio.create_task(supervise("view-cache-repair", container.api.cache.repair_forever))]
+        if settings.database_read_url:
+            workers.append(asyncio.create_task(supervise("read-replica-monitor", container.replica.monitor_forever)))
         log.info("customer-service ready on %s:%d", settings.service_host, settings.service_port)
         try:
             yield

@@ -18,6 +18,7 @@ from actors.client import ActorCalls, ActorUnavailable
 from actors.messages import QUERY
 from domain.clock import Clock
 from domain.errors import DomainError
+from persistence.read_models import ReadModels
 from persistence.store import Store, StoreUnavailable
 from service.retention import Retention
 
@@ -28,9 +29,10 @@ SWEEP_BATCH = 500
 
 
 class Maintenance:
-    def __init__(self, store: Store, retention: Retention, actors: ActorCalls, clock: Clock, *,
-                 interval_seconds: int) -> None:
+    def __init__(self, store: Store, read_models: ReadModels, retention: Retention, actors: ActorCalls,
+                 clock: Clock, *, interval_seconds: int) -> None:
         self._store = store
+        self._read_models = read_models
         self._retention = retention
         self._actors = actors
         self._clock = clock
@@ -49,8 +51,11 @@ class Maintenance:
                 log.warning("retention incomplete, the pub/sub's Redis failed (the outbox rows stay): %s", exc)
 
     async def sweep_segments(self) -> int:
-        due = await self._store.customers_due_for_review(now=self._clock.now(), limit=SWEEP_BATCH,
-                                                         lock_id=SWEEP_LOCK_ID)
+        # One replica sweeps at a time: the lock is the primary's, the selection may come from a read replica.
+        async with self._store.exclusive(SWEEP_LOCK_ID) as held:
+            if held is None:
+                return 0
+            due = await self._read_models.customers_due_for_review(now=self._clock.now(), limit=SWEEP_BATCH)
         reviewed = 0
         for customer_id in due:
             try:

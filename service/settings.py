@@ -24,7 +24,18 @@ class Settings(BaseSettings):
 
     # Database
     database_url: str = "postgresql://customers:customers@127.0.0.1:25432/customers_db"
+    # Connections per process, to the primary (and as many again to the read replica, if any): README,
+    # Connection budget, says how to size it against the server's max_connections.
     database_max_connections: int = Field(default=25, ge=2)
+    # A streaming replica for the reads that tolerate lag (persistence/replica.py says which); unset: the
+    # primary serves every read. A read goes to the primary while the replica is down or lags more than
+    # DATABASE_READ_MAX_LAG_SECONDS.
+    database_read_url: str | None = None
+    database_read_max_lag_seconds: float = Field(default=2.0, gt=0)
+    # DATABASE_URL reaches PostgreSQL through PgBouncer in transaction mode: no prepared statements are
+    # kept across transactions, and LISTEN goes to DATABASE_DIRECT_URL (the primary itself) instead.
+    database_pgbouncer: bool = False
+    database_direct_url: str | None = None
 
     # Redis cache
     redis_url: str = "redis://127.0.0.1:26379/0"

@@ -28,3 +28,8 @@ EVENTS_IN = Counter("customers_inbound_events_total", "Inbound events, by topic 
 LOGIN_FAILURES = Counter("customers_login_failures_total", "Password checks that failed")
 LOGIN_LOCKOUTS = Counter("customers_login_lockouts_total", "Password attempts refused by the throttle")
 RATE_LIMITED = Counter("customers_rate_limited_total", "Requests refused by the per-user rate limit")
+READ_REPLICA_FALLBACKS = Counter("customers_read_replica_fallbacks_total",
+                                 "Lag-tolerant reads served by the primary instead of the read replica, by reason "
+                                 "(down, lagging, failed)", ["reason"])
+READ_REPLICA_LAG = Gauge("customers_read_replica_lag_bytes",
+                         "WAL the read replica had not replayed at its last check (-1: unreachable)")

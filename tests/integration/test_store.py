@@ -21,6 +21,7 @@ from domain.segmentation import Tier
 from domain.tokens import TokenPurpose, TokenRedemption, token_hash
 from persistence.outbox import RELAY_LOCK_ID, Outbox
 from persistence.read_models import ReadModels
+from persistence.replica import ReadReplica
 from persistence.store import (
     COMMITTED,
     AlreadyAnswered,
@@ -113,7 +114,8 @@ async def test_the_activity_row_carries_the_request_origin(store: Store) -> None
 
 async def test_export_lists_its_columns_and_never_the_password_hash(store: Store) -> None:
     customer = await create(store)
-    export = await ReadModels(store).export(customer.id)
+    export = await ReadModels(store, await ReadReplica.connect(store, None, max_connections=1, max_lag_seconds=1)
+                              ).export(customer.id)
     assert export["customer"]["id"] == customer.id
     assert "password_hash" not in export["customer"]
     assert [a["activity_type"] for a in export["activities"]] == ["registration"]

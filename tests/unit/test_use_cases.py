@@ -54,7 +54,7 @@ class World:
         self.deps = ActorDependencies(
             turn=TurnDependencies(records=self.records, views=self.views, sessions=self.sessions,
                                   event_copies=self.event_copies, clock=self.clock),
-            read_models=ReadModels(None),  # type: ignore[arg-type]  # export and analytics are e2e-tested
+            read_models=ReadModels(None, None),  # type: ignore[arg-type]  # export and analytics are e2e-tested
             hashing=PasswordHashing(concurrency=1, wait_seconds=5), password_min_length=8,
             default_tier=Tier.REGULAR)
 

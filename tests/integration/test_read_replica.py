@@ -1,0 +1,139 @@
+"""Lag-tolerant reads against a real streaming replica (a second local cluster from pg_basebackup, started by
+devstack): they are served by the replica, writes are refused there, and while the replica lags or is down
+the primary answers them, counted by reason."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from devstack.processes import free_port
+from devstack.servers import LocalPostgresReplica
+from devstack.stack import Stack
+from persistence.read_models import CustomerSearch, ReadModels
+from persistence.replica import ReadReplica, ReplicaState
+from persistence.store import Store
+from telemetry.metrics import READ_REPLICA_FALLBACKS
+from tests.integration.test_store import create
+
+MAX_LAG = 0.5
+
+
+@pytest.fixture(scope="module")
+def replica_server(stack: Stack) -> Iterator[LocalPostgresReplica]:
+    primary = stack.local_postgres
+    if primary is None:
+        pytest.skip("needs the project's own PostgreSQL process, to stream a replica from it")
+    server = LocalPostgresReplica(stack.config.data_dir / "replica", stack.config.log_dir, free_port(),
+                                  primary=primary)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+async def store(database_url: str) -> AsyncIterator[Store]:
+    store = await Store.connect(database_url, max_connections=4, source="customer-service-it")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def replica(store: Store, replica_server: LocalPostgresReplica) -> AsyncIterator[ReadReplica]:
+    replica = await ReadReplica.connect(store, replica_server.url, max_connections=2, max_lag_seconds=MAX_LAG)
+    await caught_up(store, replica_server)
+    assert await replica.check() is ReplicaState.SERVING
+    yield replica
+    await replica.close()
+
+
+async def caught_up(store: Store, replica_server: LocalPostgresReplica) -> None:
+    """A barrier: the replica has replayed everything the primary had written when called."""
+    async with store.connection() as conn:
+        written = await conn.fetchval("SELECT pg_current_wal_lsn()::text")
+    deadline = time.monotonic() + 30
+    while replica_server.psql(f"SELECT pg_last_wal_replay_lsn() >= '{written}'::pg_lsn") != "t":
+        assert time.monotonic() < deadline, "the replica did not catch up"
+        await asyncio.sleep(0.05)
+
+
+def fallbacks(reason: str) -> float:
+    return float(READ_REPLICA_FALLBACKS.labels(reason)._value.get())
+
+
+async def registered(store: Store) -> str:
+    """A new customer's email, committed on the primary."""
+    email = f"replica-{uuid.uuid4().hex[:10]}@example.com"
+    await create(store, email)
+    return email
+
+
+async def found(read_models: ReadModels, email: str) -> list[str]:
+    page = await read_models.search(CustomerSearch(email=email))
+    return [c["email"] for c in page.customers]
+
+
+async def test_reads_are_served_by_the_replica_and_writes_are_refused_there(
+        store: Store, replica: ReadReplica, replica_server: LocalPostgresReplica) -> None:
+    read_models = ReadModels(store, replica)
+    replica_server.psql("SELECT pg_wal_replay_pause()")
+    try:
+        email = await registered(store)
+        # The replica has not replayed the registration, and it is the replica that answers.
+        assert await found(read_models, email) == []
+    finally:
+        replica_server.psql("SELECT pg_wal_replay_resume()")
+    await caught_up(store, replica_server)
+    assert await found(read_models, email) == [email]
+
+    conn = await asyncpg.connect(replica_server.url)
+    try:
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await conn.execute("UPDATE customers SET first_name = 'Nope'")
+    finally:
+        await conn.close()
+
+
+async def test_while_the_replica_lags_the_primary_answers_and_it_is_counted(
+        store: Store, replica: ReadReplica, replica_server: LocalPostgresReplica) -> None:
+    read_models = ReadModels(store, replica)
+    replica_server.psql("SELECT pg_wal_replay_pause()")
+    try:
+        email = await registered(store)
+        await replica.check()  # the primary's position now ...
+        await asyncio.sleep(MAX_LAG * 1.5)
+        assert await replica.check() is ReplicaState.LAGGING  # ... not replayed max_lag later
+        before = fallbacks("lagging")
+        assert await found(read_models, email) == [email]
+        assert fallbacks("lagging") == before + 1
+    finally:
+        replica_server.psql("SELECT pg_wal_replay_resume()")
+    await caught_up(store, replica_server)
+    assert await replica.check() is ReplicaState.SERVING
+
+
+async def test_while_the_replica_is_down_the_primary_answers_and_it_is_counted(
+        store: Store, replica: ReadReplica, replica_server: LocalPostgresReplica) -> None:
+    read_models = ReadModels(store, replica)
+    email = await registered(store)
+    replica_server.stop()
+    try:
+        failed, down = fallbacks("failed"), fallbacks("down")
+        assert await found(read_models, email) == [email]  # the replica failed it
+        assert fallbacks("failed") == failed + 1
+        assert replica.state is ReplicaState.DOWN
+        assert await found(read_models, email) == [email]  # not tried while down
+        assert fallbacks("down") == down + 1
+        assert await replica.check() is ReplicaState.DOWN
+    finally:
+        replica_server.start()
+    await caught_up(store, replica_server)
+    assert await replica.check() is ReplicaState.SERVING
+    counted = fallbacks("down") + fallbacks("failed")
+    assert await found(read_models, email) == [email]
+    assert fallbacks("down") + fallbacks("failed") == counted
