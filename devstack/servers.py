@@ -153,6 +153,52 @@ class LocalPostgresReplica(LocalPostgres):
 
 
 @dataclass(frozen=True)
+class LocalPgBouncer:
+    """PgBouncer in transaction mode in front of a PostgreSQL: what a cluster puts between many pods and a
+    server with a hundred connections. `server_connections` is its pool per database and user."""
+
+    data_dir: Path
+    log_dir: Path
+    run_dir: Path
+    port: int
+    server_port: int
+    server_connections: int = 2
+
+    @property
+    def process(self) -> ManagedProcess:
+        return ManagedProcess("pgbouncer", self.run_dir, self.log_dir)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{LOCAL_DB_USER}:{LOCAL_DB_PASSWORD}@127.0.0.1:{self.port}/{LOCAL_DB_NAME}"
+
+    def start(self) -> str:
+        pgbouncer = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not Path(pgbouncer).exists():
+            raise StackError("pgbouncer is not installed; scripts/bootstrap installs it")
+        folder = self.data_dir / "pgbouncer"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "userlist.txt").write_text(f'"{LOCAL_DB_USER}" "{LOCAL_DB_PASSWORD}"\n')
+        (folder / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"{LOCAL_DB_NAME} = host=127.0.0.1 port={self.server_port} dbname={LOCAL_DB_NAME}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = md5\nauth_file = {folder / 'userlist.txt'}\n"
+            f"pool_mode = transaction\ndefault_pool_size = {self.server_connections}\nmax_client_conn = 1000\n"
+            # asyncpg's startup packet: PgBouncer forwards only the parameters it knows.
+            "ignore_startup_parameters = extra_float_digits\n")
+        if not tcp_open(self.port):
+            # Like PostgreSQL, PgBouncer refuses to run as root.
+            self.process.start(_as_postgres_user([pgbouncer, str(folder / "pgbouncer.ini")]))
+            self.process.wait_until(lambda: tcp_open(self.port), timeout=30, what="accepting connections")
+        return self.url
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+@dataclass(frozen=True)
 class LocalRedis:
     data_dir: Path
     log_dir: Path

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack.servers import LocalPostgres
+from devstack.processes import free_port
+from devstack.servers import LocalPgBouncer, LocalPostgres
 from devstack.stack import REPO_ROOT, DaprApp, Stack, StackConfig
 from tests.support.collector import TraceCollector
 from tests.support.service import Service, start_service
@@ -68,6 +69,18 @@ def stack(trace_collector: TraceCollector) -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def database_url(stack: Stack) -> str:
     return stack.database_url
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_url(stack: Stack) -> Iterator[str]:
+    """PgBouncer in transaction mode, with two server connections, in front of the stack's PostgreSQL."""
+    primary = stack.local_postgres
+    if primary is None:
+        pytest.skip("needs the project's own PostgreSQL process to put PgBouncer in front of it")
+    pooler = LocalPgBouncer(stack.config.data_dir, stack.config.log_dir, stack.config.run_dir, free_port(),
+                            server_port=primary.port)
+    yield pooler.start()
+    pooler.stop()
 
 
 @pytest.fixture(scope="session")

@@ -37,9 +37,15 @@ HOUR = timedelta(hours=1)
 ORIGIN = Origin("corr_it", session_id="sess_it", ip_address="127.0.0.1", user_agent="pytest")
 
 
-@pytest.fixture(scope="module")
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = await Store.connect(database_url, max_connections=4, source="customer-service-it")
+@pytest.fixture(scope="module", params=["direct", "pgbouncer"])
+async def store(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Store]:
+    """Every test twice: on PostgreSQL itself, and through PgBouncer in transaction mode (two server
+    connections for the pool's four) as DATABASE_PGBOUNCER=true runs it."""
+    if request.param == "direct":
+        store = await Store.connect(database_url, max_connections=4, source="customer-service-it")
+    else:
+        store = await Store.connect(request.getfixturevalue("pgbouncer_url"), max_connections=4,
+                                    source="customer-service-it", pgbouncer=True, listen_url=database_url)
     await store.ensure_activity_partitions(NOW)
     yield store
     await store.close()
@@ -285,16 +291,21 @@ async def test_an_address_is_claimed_once_whether_as_a_login_or_a_pending_change
     assert (loaded.aggregate.customer.email, loaded.aggregate.customer.pending_email) == (ada.customer.email, wanted)
 
 
+def hashed(customer: CustomerAggregate, token: str) -> bytes:
+    """A token's hash, unique to the customer: each test runs twice against the same database."""
+    return token_hash(f"{customer.id}:{token}")
+
+
 async def reset_token(store: Store, customer: CustomerAggregate, token: str, *,
                       expires_at: datetime | None = None) -> None:
-    change = customer.password_reset_requested(token_hash=token_hash(token), expires_at=expires_at or NOW + HOUR,
+    change = customer.password_reset_requested(token_hash=hashed(customer, token), expires_at=expires_at or NOW + HOUR,
                                                now=NOW)
     assert change is not None
     assert await store.commit(change, ORIGIN) == COMMITTED
 
 
 def redeem(customer: CustomerAggregate, token: str, at: datetime = NOW) -> Any:
-    return customer.password_reset(redemption=TokenRedemption(TokenPurpose.PASSWORD_RESET, token_hash(token), at),
+    return customer.password_reset(redemption=TokenRedemption(TokenPurpose.PASSWORD_RESET, hashed(customer, token), at),
                                    password_hash="new-hash")
 
 
@@ -310,7 +321,7 @@ async def test_a_reset_token_redeems_once_and_only_while_it_is_the_live_unexpire
         await store.commit(redeem(customer, "second", at=NOW + 2 * HOUR), ORIGIN)
     assert expired.value.code is ErrorCode.INVALID_TOKEN
     assert await fetchval(store, "SELECT password_hash FROM customers WHERE id = $1", key) == "x"
-    owner = await store.token_owner(token_hash("second"), TokenPurpose.PASSWORD_RESET, now=NOW)
+    owner = await store.token_owner(hashed(customer, "second"), TokenPurpose.PASSWORD_RESET, now=NOW)
     assert owner == TokenOwner(customer.id, None, redeemed=False)
     assert await store.commit(redeem(customer, "second"), ORIGIN) == COMMITTED
     assert await fetchval(store, "SELECT password_hash FROM customers WHERE id = $1", key) == "new-hash"
@@ -320,7 +331,7 @@ async def test_a_reset_token_redeems_once_and_only_while_it_is_the_live_unexpire
     # Only the hash is stored; the redeemed row says whose it was, for a retry under an Idempotency-Key.
     assert await fetchval(store, "SELECT count(*) FROM customer_tokens WHERE token_hash = $1",
                           b"second") == 0
-    owner = await store.token_owner(token_hash("second"), TokenPurpose.PASSWORD_RESET, now=NOW + 2 * HOUR)
+    owner = await store.token_owner(hashed(customer, "second"), TokenPurpose.PASSWORD_RESET, now=NOW + 2 * HOUR)
     assert owner == TokenOwner(customer.id, None, redeemed=True)
 
 
@@ -328,7 +339,7 @@ async def test_a_password_change_and_an_erasure_void_the_tokens(store: Store) ->
     customer = await create(store)
     await reset_token(store, customer, "before-change")
     assert await store.commit(customer.password_changed(password_hash="y", now=NOW), ORIGIN) == COMMITTED
-    assert await store.token_owner(token_hash("before-change"), TokenPurpose.PASSWORD_RESET, now=NOW) is None
+    assert await store.token_owner(hashed(customer, "before-change"), TokenPurpose.PASSWORD_RESET, now=NOW) is None
     await reset_token(store, customer, "before-erasure")
     change = customer.update_profile(profile={}, preferences={}, source="it", if_match=None, now=NOW,
                                      email=f"p-{uuid.uuid4().hex[:8]}@example.com")
@@ -347,11 +358,11 @@ async def test_a_verification_token_confirms_only_the_address_it_was_issued_for(
     assert change is not None
     assert await store.commit(change, ORIGIN) == COMMITTED
     pending = change.after
-    issue = pending.email_verification_issued(token_hash=token_hash("verify"), expires_at=NOW + HOUR, now=NOW)
+    issue = pending.email_verification_issued(token_hash=hashed(customer, "verify"), expires_at=NOW + HOUR, now=NOW)
     assert await store.commit(issue, ORIGIN) == COMMITTED
-    owner = await store.token_owner(token_hash("verify"), TokenPurpose.EMAIL_VERIFICATION, now=NOW)
+    owner = await store.token_owner(hashed(customer, "verify"), TokenPurpose.EMAIL_VERIFICATION, now=NOW)
     assert owner == TokenOwner(customer.id, address, redeemed=False)
-    presented = TokenRedemption(TokenPurpose.EMAIL_VERIFICATION, token_hash("verify"), NOW, email=address)
+    presented = TokenRedemption(TokenPurpose.EMAIL_VERIFICATION, hashed(customer, "verify"), NOW, email=address)
     confirmed = pending.confirm_email(presented)
     forged = replace(presented, email=f"other-{uuid.uuid4().hex[:8]}@example.com")
     with pytest.raises(DomainError) as wrong_address:  # the store checks the address against the token's row
