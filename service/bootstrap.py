@@ -53,11 +53,11 @@ async def bootstrap(settings: Settings) -> Container:
     verifier = TokenVerifier(algorithm=settings.jwt_algorithm, secret=settings.jwt_secret,
                              public_key=settings.jwt_public_key, issuer=settings.jwt_issuer,
                              audience=settings.jwt_audience)
-    store = await Store.connect(settings.database_url, max_connections=settings.database_max_connections,
+    store = await Store.connect(settings.database_url, max_connections=settings.database_pool_size,
                                 source=settings.service_name, pgbouncer=settings.database_pgbouncer,
                                 listen_url=settings.database_direct_url)
     replica = await ReadReplica.connect(store, settings.database_read_url,
-                                        max_connections=settings.database_max_connections,
+                                        max_connections=settings.database_pool_size,
                                         max_lag_seconds=settings.database_read_max_lag_seconds)
     redis = connect_redis(settings.redis_url, cluster=settings.redis_cluster,
                           max_connections=settings.redis_max_connections)

@@ -24,9 +24,13 @@ class Settings(BaseSettings):
 
     # Database
     database_url: str = "postgresql://customers:customers@127.0.0.1:25432/customers_db"
-    # Connections per process, to the primary (and as many again to the read replica, if any): README,
-    # Connection budget, says how to size it against the server's max_connections.
+    # The pool per process, to the primary (and as many again to the read replica, if any), at most. With
+    # DATABASE_SERVER_CONNECTIONS (what the server, or PgBouncer, gives this service over all its pods) and
+    # SERVICE_MAX_REPLICAS (the autoscaler's ceiling), the pool is each pod's share of it: see
+    # `database_pool_size` and the README's connection budget.
     database_max_connections: int = Field(default=25, ge=2)
+    database_server_connections: int | None = Field(default=None, ge=4)
+    service_max_replicas: int | None = Field(default=None, ge=1)
     # A streaming replica for the reads that tolerate lag (persistence/replica.py says which); unset: the
     # primary serves every read. A read goes to the primary while the replica is down or lags more than
     # DATABASE_READ_MAX_LAG_SECONDS.
@@ -140,6 +144,23 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("refusing to start outside SERVICE_ENV=local: " + "; ".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _connection_budget_fits(self) -> Self:
+        self.database_pool_size  # noqa: B018 - raises when the budget leaves a pod too few connections
+        return self
+
+    @property
+    def database_pool_size(self) -> int:
+        """Each process's pool: its share of DATABASE_SERVER_CONNECTIONS when every replica the autoscaler
+        may start is running, less the one connection it keeps for LISTEN, within DATABASE_MAX_CONNECTIONS."""
+        if self.database_server_connections is None or self.service_max_replicas is None:
+            return self.database_max_connections
+        share = self.database_server_connections // self.service_max_replicas - 1
+        if share < 2:
+            raise ValueError(f"DATABASE_SERVER_CONNECTIONS={self.database_server_connections} leaves fewer than "
+                             f"3 connections for each of SERVICE_MAX_REPLICAS={self.service_max_replicas} pods")
+        return min(share, self.database_max_connections)
 
     @property
     def dapr_url(self) -> str:
