@@ -18,6 +18,8 @@ from devstack.stack import Stack
 from persistence.read_models import CustomerSearch, ReadModels
 from persistence.replica import ReadReplica, ReplicaState
 from persistence.store import Store
+from service.bootstrap import bootstrap
+from service.settings import Settings
 from telemetry.metrics import READ_REPLICA_FALLBACKS
 from tests.integration.test_store import create
 
@@ -137,3 +139,29 @@ async def test_while_the_replica_is_down_the_primary_answers_and_it_is_counted(
     counted = fallbacks("down") + fallbacks("failed")
     assert await found(read_models, email) == [email]
     assert fallbacks("down") + fallbacks("failed") == counted
+
+
+async def test_the_service_sends_its_lag_tolerant_reads_to_database_read_url(
+        store: Store, replica_server: LocalPostgresReplica, database_url: str, redis_url: str,
+        redis_cluster: bool) -> None:
+    """As service.bootstrap wires it from the settings: the search and the segment counts the API serves
+    come from the replica (which has not replayed the registration), the GDPR export from the primary."""
+    container = await bootstrap(Settings(service_env="local", database_url=database_url, redis_url=redis_url,
+                                         redis_cluster=redis_cluster, database_read_url=replica_server.url))
+    try:
+        await caught_up(store, replica_server)
+        replica_server.psql("SELECT pg_wal_replay_pause()")
+        try:
+            email = await registered(store)
+            assert await found(container.api.read_models, email) == []
+            customer_id = (await container.store.credentials(email) or pytest.fail("not on the primary")).customer_id
+            export = await container.api.read_models.export(customer_id)
+            assert export["customer"]["email"] == email
+            async with store.connection() as conn:
+                on_primary = await conn.fetchval("SELECT count(*) FROM customer_segments s JOIN customers c "
+                                                 "ON c.id = s.customer_id WHERE c.status <> 'deleted'")
+            assert (await container.api.read_models.segment_counts())["total"] == on_primary - 1
+        finally:
+            replica_server.psql("SELECT pg_wal_replay_resume()")
+    finally:
+        await container.close()
