@@ -60,10 +60,9 @@ from bench.stacks import bench_app, fresh_stack
 from bench.wrk import Load, script, wrk
 from devstack.stack import REPO_ROOT, DaprApp, Stack
 from tests.support.collector import TraceCollector
-from tests.support.service import ORDER_SERVICE_ID, SERVICE_ID, stand_in
+from tests.support.service import GATEWAY_ID, ORDER_SERVICE_ID, SERVICE_ID, stand_in
 from tests.support.tokens import bearer
 
-GATEWAY_ID = "api-gateway"
 ADMIN = bearer("svc:bench", "customers:admin")
 BASELINE = Path(__file__).with_name("baseline.json")
 # The budget: whole-box CPU ms per request, production configuration, median of three runs.

@@ -22,7 +22,7 @@ import httpx
 
 from bench.stacks import fresh_stack
 from devstack.stack import SidecarPorts
-from tests.support.faults import FAULTS, Fault, restart_scheduler, under_load
+from tests.support.faults import FAULTS, Fault, restart_scheduler, rolling_update, under_load
 from tests.support.service import Service, service_app, start_service, wait_for
 
 # The decay check runs the service on a fast clock: 6 days a wall second, so a new customer's
@@ -91,6 +91,12 @@ def main() -> None:
                 print(decay_after_scheduler_restart(service))
             if not args.only or "second replica" in args.only:
                 print(second_replica_killed(service))
+            if not args.only or "rollout" in args.only:
+                run, stops = rolling_update(service)
+                books = run.books()
+                print(f"rolling update ({'; '.join(stops)}): {books.writes_acknowledged} writes acknowledged, "
+                      f"{books.writes_failed} failed, slowest write {books.slowest_write_seconds:.2f} s, slowest "
+                      f"order {books.slowest_order_seconds:.1f} s; {books}")
     finally:
         stack.down()
 

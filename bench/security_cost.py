@@ -22,11 +22,10 @@ from api.boundary import DaprBoundary
 from bench.stacks import bench_app, fresh_stack
 from bench.wrk import Load, wrk
 from devstack.stack import COMPONENTS_DIR, REPO_ROOT
-from tests.support.service import stand_in
+from tests.support.service import GATEWAY_ID, stand_in
 from tests.support.tokens import bearer
 
 SERVICE_ID = "customer-service"
-GATEWAY_ID = "api-gateway"
 ADMIN = bearer("svc:bench", "customers:admin")
 
 

@@ -28,6 +28,8 @@ SERVICE_APP_ID = "customer-service"
 # The control plane's trust domain (sentry, placement, scheduler); apps are in Dapr's default "public".
 TRUST_DOMAIN = "localhost"
 DAPR_BUILD_SCRIPT = REPO_ROOT / "tools" / "dapr-runtime" / "build.sh"
+# How long a stopping daprd finishes the calls it holds (k8s/deployment.yaml's dapr.io/graceful-shutdown-seconds).
+DAPR_GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 def dapr_bin_dir() -> Path:
@@ -392,6 +394,7 @@ class Stack:
                 *(["--enable-app-health-check", "--app-health-check-path", app.run.health_path,
                    "--app-health-probe-interval", str(app.run.health_interval)] if app.run.health_check else []),
                 "--log-level", os.environ.get("DAPR_LOG_LEVEL", app.run.log_level),
+                "--dapr-graceful-shutdown-seconds", str(DAPR_GRACEFUL_SHUTDOWN_SECONDS),
                 *(["--enable-mtls", "--sentry-address", f"127.0.0.1:{self.config.sentry_port}",
                    "--control-plane-trust-domain", TRUST_DOMAIN] if self.config.mtls else []),
                 *self._profiling(app),

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.support.faults import FAULTS, Fault, stop_postgres, under_load
+from tests.support.faults import FAULTS, Fault, rolling_update, stop_postgres, under_load
 from tests.support.service import Service, wait_for
 
 
@@ -20,6 +20,21 @@ def test_kill_9_of_the_app_loses_nothing_and_acknowledges_nothing_falsely(servic
     books = under_load(service, FAULTS["kill -9 app"]).books()
     assert books.writes_acknowledged > 16 * 4, books
     assert books.writes_failed > 0, "the crash was not under load: no request failed"
+    assert books.clean, books
+
+
+def test_a_rolling_update_fails_no_request_and_loses_nothing(service: Service) -> None:
+    """Both replicas replaced in turn under the load, writes through a caller's daprd: no request fails,
+    no acknowledged write or order is lost, none is applied twice. What it takes: the old replica's daprd
+    stops first (placement moves its actors; its in-flight calls finish) and the app after it, and the
+    caller retries a call that never reached a replica (components/resiliency-callers.yaml; without it,
+    426 of 3,391 writes failed in one run)."""
+    run, stops = rolling_update(service)
+    books = run.books()
+    assert len(stops) == 2, stops
+    assert books.writes_acknowledged > 16 * 4, books
+    assert books.writes_failed == 0, books
+    assert books.orders_accepted > 0, books
     assert books.clean, books
 
 

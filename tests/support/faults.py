@@ -13,8 +13,9 @@ import shutil
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,8 +23,9 @@ from typing import Any
 import httpx
 import psycopg
 
+from devstack.stack import DaprApp, SidecarPorts
 from domain.ids import customer_uuid
-from tests.support.service import SERVICE_ID, Service, admin
+from tests.support.service import GATEWAY_ID, SERVICE_ID, Service, admin, service_app, stand_in
 
 ORDER_AMOUNT = Decimal("10.00")
 
@@ -34,6 +36,8 @@ class Writer:
     # (first name written, status, headers, body) of every answered PUT
     answers: list[tuple[str, int, httpx.Headers, bytes]] = field(default_factory=list)
     attempted: list[str] = field(default_factory=list)
+    slowest_seconds: float = 0.0  # the longest any one write took to be answered (or to fail)
+    errors: list[str] = field(default_factory=list)  # writes that got no answer: the exception, briefly
 
     def run(self, url: str, headers: dict[str, str], stop: threading.Event) -> None:
         with httpx.Client(timeout=20, headers=headers) as http:
@@ -42,11 +46,15 @@ class Writer:
                 n += 1
                 name = f"W{n}"
                 self.attempted.append(name)
+                started = time.monotonic()
                 try:
                     response = http.put(f"{url}/v1/customers/{self.customer_id}", json={"profile": {"firstName": name}})
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
+                    self.slowest_seconds = max(self.slowest_seconds, time.monotonic() - started)
+                    self.errors.append(type(exc).__name__)
                     time.sleep(0.05)
                     continue
+                self.slowest_seconds = max(self.slowest_seconds, time.monotonic() - started)
                 self.answers.append((name, response.status_code, response.headers, response.content))
                 if response.status_code != 200:
                     time.sleep(0.05)  # a client backing off, not hammering a recovering service
@@ -94,10 +102,13 @@ class OrderPublisher:
 
 
 class MixedLoad:
-    """Writes and inbound orders through daprd, in threads, from `start()` to `stop()`."""
+    """Writes and inbound orders through daprd, in threads, from `start()` to `stop()`: the writes through
+    customer-service's own daprd, or through a caller's (`caller`, an app of the mesh allowed to invoke it)."""
 
-    def __init__(self, service: Service, *, writers: int = 8, orders_per_second: float = 20) -> None:
+    def __init__(self, service: Service, *, writers: int = 8, orders_per_second: float = 20,
+                 caller: DaprApp | None = None) -> None:
         self.service = service
+        self.caller = caller
         self.writers = [Writer(service.create_customer()["id"]) for _ in range(writers)]
         self.orders = OrderPublisher([w.customer_id for w in self.writers])
         self._orders_per_second = orders_per_second
@@ -106,7 +117,8 @@ class MixedLoad:
 
     def start(self) -> None:
         headers = {**self.service.stack.config.dapr_headers, **admin()}
-        url = f"{self.service.dapr}/v1.0/invoke/{SERVICE_ID}/method"
+        dapr = self.service.dapr if self.caller is None else f"http://127.0.0.1:{self.caller.ports.http}"
+        url = f"{dapr}/v1.0/invoke/{SERVICE_ID}/method"
         producer = self.service.producers["orders"]
         publish = f"http://127.0.0.1:{producer.ports.http}/v1.0/publish/pubsub/orders.order.completed"
         self._threads = [threading.Thread(target=w.run, args=(url, headers, self._stop)) for w in self.writers]
@@ -127,6 +139,7 @@ class Books:
 
     writes_acknowledged: int
     writes_failed: int  # answered non-200 or not at all: the client knows to retry
+    failures: dict[str, int]  # how they failed: by status and error code, or the exception's name
     false_acknowledgements: list[str]  # 200s that are not this service's answer for that write
     acknowledged_writes_missing: int
     orders_accepted: int
@@ -135,6 +148,7 @@ class Books:
     outbox_unpublished: int
     stale_reads: int  # customers whose API view differs from PostgreSQL after recovery
     slowest_order_seconds: float  # from the publish daprd accepted to the commit that applied it
+    slowest_write_seconds: float  # the longest one write took to be answered
     details: list[str] = field(default_factory=list)  # what each missing write or stale read was
 
     @property
@@ -163,6 +177,19 @@ def _genuine(name: str, headers: httpx.Headers, body: bytes) -> str | None:
     if not envelope.get("success") or envelope["data"]["customer"]["profile"]["firstName"] != name:
         return f"200 whose envelope is not the write of {name}: {body[:200]!r}"
     return None
+
+
+def _failure(status: int, body: bytes) -> str:
+    """A failed answer as "503 SERVICE_UNAVAILABLE" (the envelope's code, or daprd's errorCode)."""
+    try:
+        answer = httpx.Response(status, content=body).json()
+    except ValueError:
+        return str(status)
+    if isinstance(answer.get("error"), dict):  # this service's envelope: its code says enough
+        return f"{status} {answer['error'].get('code')}"
+    if "errorCode" in answer:  # daprd's own error: its message says what failed (no request data in it)
+        return f"{status} {answer['errorCode']}: {str(answer.get('message'))[:160]}"
+    return str(status)
 
 
 def _one(db: psycopg.Connection[Any], sql: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -241,9 +268,12 @@ def check_books(load: MixedLoad, *, settle_seconds: float = 90, orders_accepted_
         return Books(
             writes_acknowledged=sum(len(w.acknowledged()) for w in load.writers),
             writes_failed=sum(len(w.attempted) for w in load.writers) - answers.count(200),
+            failures=dict(Counter([_failure(status, body) for w in load.writers for _, status, _, body in w.answers
+                                   if status != 200] + [error for w in load.writers for error in w.errors])),
             false_acknowledgements=false_acks, acknowledged_writes_missing=missing,
             orders_accepted=len(order_ids), orders_lost=lost, orders_double_applied=int(double_applied),
             outbox_unpublished=unpublished(), stale_reads=stale, slowest_order_seconds=round(slowest, 1),
+            slowest_write_seconds=round(max(w.slowest_seconds for w in load.writers), 2),
             details=details)
 
 
@@ -344,9 +374,9 @@ class FaultRun:
         return check_books(self.load, orders_accepted_after=self.recovered_at if self.fault.takes_the_transport else 0)
 
 
-def under_load(service: Service, fault: Fault) -> FaultRun:
+def under_load(service: Service, fault: Fault, *, caller: DaprApp | None = None) -> FaultRun:
     """16 writers and the order publisher; the fault 2 s in; the load runs 2 s past recovery."""
-    load = MixedLoad(service, writers=16)
+    load = MixedLoad(service, writers=16, caller=caller)
     customers = [w.customer_id for w in load.writers]
     load.start()
     time.sleep(2)
@@ -357,6 +387,40 @@ def under_load(service: Service, fault: Fault) -> FaultRun:
     time.sleep(2)
     load.stop()
     return FaultRun(fault, load, recovered_at, answering, probes)
+
+
+def rolling_update(service: Service) -> tuple[FaultRun, list[str]]:
+    """Two replicas replaced one at a time, as a rolling update replaces pods: the new replica started and
+    ready, then the old one stopped as Kubernetes stops a pod (SIGTERM to its daprd; to the app once daprd
+    has gone, which the app container's preStop hook ensures in k8s/deployment.yaml). Under the load, the
+    writes through a caller's daprd (api-gateway, with the callers' resiliency policy). The first old
+    replica gives way to one on new ports, the second to one on the first's ports (service.app again),
+    and the extra replica and the caller are stopped after the run: the stack is as it was.
+    Returns the run, and how long each old replica took to stop."""
+    stack = service.stack
+    gateway = stand_in(GATEWAY_ID, "tests.support.bystander:app")
+    second = replace(service_app(SidecarPorts.free()), replica=2)
+    third = replace(service_app(SidecarPorts.free()), replica=3)
+    for app in (gateway, second):
+        stack.start_dapr_app(app)
+    stops: list[str] = []
+
+    def roll(service: Service, customers: list[str]) -> dict[str, httpx.Response]:
+        for new, old in ((third, service.app), (service.app, second)):
+            if new is not service.app:
+                stack.start_dapr_app(new)
+            started = time.monotonic()
+            stack.stop_dapr_app(old.name)
+            stops.append(f"{old.name} stopped in {time.monotonic() - started:.1f} s")
+            if new is service.app:
+                stack.start_dapr_app(new)
+        return {}
+
+    try:
+        return under_load(service, Fault(roll), caller=gateway), stops
+    finally:
+        for app in (third, gateway):
+            stack.stop_dapr_app(app.name)
 
 
 FAULTS: dict[str, Fault] = {

@@ -23,6 +23,7 @@ SERVICE_ID = "customer-service"
 RECORDER_ID = "event-recorder"
 ORDER_SERVICE_ID = "order-service"
 LOYALTY_SERVICE_ID = "loyalty-service"
+GATEWAY_ID = "api-gateway"  # a caller of the REST API that the access policy admits
 
 
 @dataclass
