@@ -1,7 +1,17 @@
-"""Schema migrations, applied with yoyo-migrations from the SQL files beside this module."""
+"""Schema migrations, applied with yoyo-migrations from the SQL files beside this module.
+
+    python -m persistence.migrations            apply what is pending (the migration Job, as the schema owner)
+    python -m persistence.migrations --wait S   wait up to S seconds until nothing is pending (each app pod's
+                                                init container, as the app's role): a new version serves only
+                                                on the schema it was built for, whichever was applied first
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
+import time
 from pathlib import Path
 
 from yoyo import get_backend, read_migrations
@@ -24,8 +34,41 @@ def apply_migrations(database_url: str) -> int:
     return len(pending)
 
 
-if __name__ == "__main__":
-    import os
+def pending_migrations(database_url: str) -> list[str]:
+    """The ids of this image's migrations the database has not applied."""
+    backend = get_backend(_yoyo_url(database_url))
+    return [migration.id for migration in backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))]
 
-    applied = apply_migrations(os.environ["DATABASE_URL"])
-    print(f"applied {applied} migration(s)")
+
+def wait_until_applied(database_url: str, *, timeout_seconds: float, interval_seconds: float = 2) -> str | None:
+    """Waits until nothing is pending; None when ready, else what was still missing when the time was up."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            pending = pending_migrations(database_url)
+            missing = f"pending: {', '.join(pending)}" if pending else None
+        except Exception as exc:  # no schema yet, or PostgreSQL not answering: not there yet, say why
+            missing = f"cannot read the applied migrations: {exc}"
+        if missing is None or time.monotonic() >= deadline:
+            return missing
+        time.sleep(interval_seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="persistence.migrations")
+    parser.add_argument("--wait", type=float, metavar="SECONDS",
+                        help="apply nothing; wait until every migration of this image is applied")
+    args = parser.parse_args()
+    database_url = os.environ["DATABASE_URL"]
+    if args.wait is None:
+        print(f"applied {apply_migrations(database_url)} migration(s)")
+        return
+    missing = wait_until_applied(database_url, timeout_seconds=args.wait)
+    if missing is not None:
+        print(f"after {args.wait:.0f} s, {missing}", file=sys.stderr)
+        sys.exit(1)
+    print("every migration of this image is applied")
+
+
+if __name__ == "__main__":
+    main()

@@ -20,7 +20,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from devstack.stack import COMPONENTS_DIR, REPO_ROOT, http_endpoints
+from devstack.stack import COMPONENTS_DIR, DAPR_GRACEFUL_SHUTDOWN_SECONDS, REPO_ROOT, http_endpoints
 
 K8S_DIR = REPO_ROOT / "k8s"
 KUBERNETES_VERSION = "1.33"
@@ -38,6 +38,15 @@ def _kustomize(directory: Path) -> list[dict[str, Any]]:
 def built() -> list[dict[str, Any]]:
     """`kustomize build k8s/`."""
     return _kustomize(K8S_DIR)
+
+
+def built_with(folder: Path, *components: str) -> list[dict[str, Any]]:
+    """k8s/ with optional components enabled by an overlay in `folder`, as an operator would."""
+    (folder / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": [os.path.relpath(K8S_DIR, folder)],
+        "components": [os.path.relpath(K8S_DIR / name, folder) for name in components]}))
+    return _kustomize(folder)
 
 
 @cache
@@ -143,13 +152,33 @@ def test_the_deployment_is_ready_only_with_its_sidecar_and_keeps_two_replicas_th
     assert budget["spec"]["minAvailable"] < autoscaler["spec"]["minReplicas"] <= deployment["spec"]["replicas"]
 
 
+def test_a_stopping_pod_stops_as_the_rolling_update_test_stopped_its_replicas() -> None:
+    """The rolling-update test (tests/e2e/test_faults.py) stops daprd first, with the local stack's graceful
+    shutdown, and the app once daprd has gone. In the pod both get SIGTERM at once: the app's preStop hook
+    must outlast daprd's graceful shutdown, and the grace period the two."""
+    pod = next(doc for doc in built() if doc["kind"] == "Deployment")["spec"]["template"]
+    sidecar_grace = int(pod["metadata"]["annotations"]["dapr.io/graceful-shutdown-seconds"])
+    assert sidecar_grace == DAPR_GRACEFUL_SHUTDOWN_SECONDS
+    app_waits = pod["spec"]["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert app_waits > sidecar_grace + 2  # daprd's exit after its grace took 0.3-2.5 s in the test's runs
+    assert pod["spec"]["terminationGracePeriodSeconds"] >= app_waits + 15
+
+
+def test_a_new_version_serves_only_once_its_migrations_are_applied_and_replicas_spread_over_nodes() -> None:
+    pod = next(doc for doc in built() if doc["kind"] == "Deployment")["spec"]["template"]["spec"]
+    job = next(doc for doc in built() if doc["kind"] == "Job")
+    [waits] = pod["initContainers"]
+    app = pod["containers"][0]
+    assert waits["image"] == app["image"] == job["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert waits["command"][:4] == ["python", "-m", "persistence.migrations", "--wait"]
+    assert waits["envFrom"] == [{"secretRef": {"name": "customer-service"}}]  # the app's role, not the owner's
+    assert job["spec"]["ttlSecondsAfterFinished"] > 0
+    assert [c["topologyKey"] for c in pod["topologySpreadConstraints"]] == ["kubernetes.io/hostname"]
+
+
 def test_the_consul_option_resolves_app_ids_through_consul(tmp_path: Path) -> None:
     """k8s/consul, enabled by an overlay as an operator would: the Configuration names Consul, valid."""
-    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": [os.path.relpath(K8S_DIR, tmp_path)],
-        "components": [os.path.relpath(K8S_DIR / "consul", tmp_path)]}))
-    with_consul = _kustomize(tmp_path)
+    with_consul = built_with(tmp_path, "consul")
     configuration = next(doc for doc in with_consul if doc["kind"] == "Configuration")
     assert dapr_problems(configuration) == []
     resolution = configuration["spec"]["nameResolution"]
@@ -162,11 +191,7 @@ def test_the_external_upstreams_option_adds_valid_http_endpoints(tmp_path: Path)
     """k8s/external-upstreams, enabled by an overlay: HTTPEndpoints named by the app ids the service
     invokes, valid against the pinned Dapr module's CRD, and the same HTTPEndpoint devstack writes for
     ORDER_SERVICE_URL locally."""
-    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": [os.path.relpath(K8S_DIR, tmp_path)],
-        "components": [os.path.relpath(K8S_DIR / "external-upstreams", tmp_path)]}))
-    endpoints = [doc for doc in _kustomize(tmp_path) if doc["kind"] == "HTTPEndpoint"]
+    endpoints = [doc for doc in built_with(tmp_path, "external-upstreams") if doc["kind"] == "HTTPEndpoint"]
     assert sorted(doc["metadata"]["name"] for doc in endpoints) == ["loyalty-service", "order-service"]
     for doc in endpoints:
         assert dapr_problems(doc) == []
