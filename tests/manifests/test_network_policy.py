@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
-from tests.manifests.test_manifests import built, dapr_module
+from tests.manifests.test_manifests import built, built_with, dapr_module
 
 NAMESPACE = "customers"  # k8s/kustomization.yaml
 
@@ -79,8 +81,8 @@ def admits(policy: dict[str, Any], to: Destination) -> bool:
     return False
 
 
-def policy() -> dict[str, Any]:
-    [found] = [doc for doc in built() if doc["kind"] == "NetworkPolicy"]
+def policy(documents: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    [found] = [doc for doc in documents or built() if doc["kind"] == "NetworkPolicy"]
     return found
 
 
@@ -94,3 +96,24 @@ def test_the_check_refuses_what_the_policy_does_not_admit() -> None:
     assert not admits(policy(), Destination("sentry's Service port", 443, "dapr-system", {"app": "dapr-sentry"}))
     assert not admits(policy(), Destination("PostgreSQL elsewhere", 5432, "other", {"app": "customers-postgres"}))
     assert not admits(policy(), Destination("anything", 8080, "elsewhere", {"app": "x"}))
+
+
+def test_the_consul_option_lets_the_pods_reach_consul(tmp_path: Path) -> None:
+    documents = built_with(tmp_path, "consul")
+    configuration = next(doc for doc in documents if doc["kind"] == "Configuration")
+    host, port = configuration["spec"]["nameResolution"]["configuration"]["client"]["address"].rsplit(":", 1)
+    consul = Destination("Consul", int(port), host.split(".")[1], {"app": "consul", "component": "server"})
+    assert admits(policy(documents), consul)
+    assert not admits(policy(), consul)  # the option brings it; without it, it is not admitted
+    assert all(admits(policy(documents), needed) for needed in [*control_plane(), *NEEDED])
+
+
+def test_the_external_upstreams_option_lets_the_pods_reach_each_upstream(tmp_path: Path) -> None:
+    documents = built_with(tmp_path, "external-upstreams")
+    upstreams = [urlsplit(doc["spec"]["baseUrl"]) for doc in documents if doc["kind"] == "HTTPEndpoint"]
+    assert upstreams
+    for url in upstreams:
+        port = url.port or {"http": 80, "https": 443}[url.scheme]
+        outside = Destination(f"upstream {url.hostname}", port, "somewhere-else", {"app": str(url.hostname)})
+        assert admits(policy(documents), outside), url.geturl()
+        assert not admits(policy(), outside)
