@@ -9,6 +9,7 @@ of it exports its spans to the session's trace collector, as they would to the p
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,7 +54,9 @@ def trace_collector() -> Iterator[TraceCollector]:
 
 @pytest.fixture(scope="session")
 def stack(trace_collector: TraceCollector) -> Iterator[Stack]:
-    config = StackConfig.for_tests(REPO_ROOT / ".data" / "test")
+    # The cluster tier has a folder of its own: the first tier's logs stay to read after a failure.
+    config = StackConfig.for_tests(REPO_ROOT / ".data" / ("test-cluster" if os.environ.get("CS_REDIS_CLUSTER")
+                                                          else "test"))
     config.otlp_endpoint = trace_collector.endpoint
     stack = Stack(config)
     stack.down()  # whatever an interrupted earlier run left behind
