@@ -38,13 +38,6 @@ def replica_server(stack: Stack) -> Iterator[LocalPostgresReplica]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = await Store.connect(database_url, max_connections=4, source="customer-service-it")
-    yield store
-    await store.close()
-
-
 @pytest.fixture
 async def replica(store: Store, replica_server: LocalPostgresReplica) -> AsyncIterator[ReadReplica]:
     replica = await ReadReplica.connect(store, replica_server.url, max_connections=2, max_lag_seconds=MAX_LAG)

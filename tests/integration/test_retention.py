@@ -33,13 +33,6 @@ DAY = timedelta(days=1)
 POLICY = RetentionPolicy(outbox=7 * DAY, processed_events=30 * DAY, dead_letters=30 * DAY, activities=365 * DAY)
 
 
-@pytest.fixture(scope="module")
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = await Store.connect(database_url, max_connections=4, source="customer-service-it")
-    yield store
-    await store.close()
-
-
 @pytest.fixture
 async def redis(redis_url: str, redis_cluster: bool) -> AsyncIterator[RedisClient]:
     client = connect_redis(redis_url, cluster=redis_cluster, max_connections=8)
