@@ -84,10 +84,10 @@ class LocalPostgres:
             folder.mkdir(parents=True, exist_ok=True)
         _chown_to_postgres(self.socket_dir)
         if not (self.cluster_dir / "PG_VERSION").exists():
-            self.cluster_dir.mkdir(parents=True, exist_ok=True)
+            # PostgreSQL refuses a data folder others may read; pg_basebackup keeps the folder's mode.
+            self.cluster_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             _chown_to_postgres(self.cluster_dir)
-            self._run("initdb", "-D", str(self.cluster_dir), "-U", "postgres", "--auth=trust",
-                      "-E", "UTF8", "--no-locale")
+            self._create_cluster()
         self.log_file.touch()
         _chown_to_postgres(self.log_file)
         if not tcp_open(self.port):
@@ -98,16 +98,21 @@ class LocalPostgres:
         self._ensure_database()
         return self.url
 
-    def _ensure_database(self) -> None:
-        def psql(sql: str, database: str = "postgres") -> str:
-            return self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d",
-                             database, "-tAc", sql).stdout.strip()
+    def _create_cluster(self) -> None:
+        self._run("initdb", "-D", str(self.cluster_dir), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                  "--no-locale")
 
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        """One statement as the superuser (setting up; pausing and resuming a replica's replay in tests)."""
+        return self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
+                         "-tAc", sql).stdout.strip()
+
+    def _ensure_database(self) -> None:
         # Constants of this module, never input: string-built SQL is safe here.
-        if psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{LOCAL_DB_USER}'") != "1":  # noqa: S608
-            psql(f"CREATE ROLE {LOCAL_DB_USER} LOGIN PASSWORD '{LOCAL_DB_PASSWORD}'")
-        if psql(f"SELECT 1 FROM pg_database WHERE datname = '{LOCAL_DB_NAME}'") != "1":  # noqa: S608
-            psql(f"CREATE DATABASE {LOCAL_DB_NAME} OWNER {LOCAL_DB_USER}")
+        if self.psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{LOCAL_DB_USER}'") != "1":  # noqa: S608
+            self.psql(f"CREATE ROLE {LOCAL_DB_USER} LOGIN PASSWORD '{LOCAL_DB_PASSWORD}'")
+        if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{LOCAL_DB_NAME}'") != "1":  # noqa: S608
+            self.psql(f"CREATE DATABASE {LOCAL_DB_NAME} OWNER {LOCAL_DB_USER}")
 
     def stop(self) -> None:
         if (self.cluster_dir / "postmaster.pid").exists():
@@ -122,34 +127,19 @@ class LocalPostgresReplica(LocalPostgres):
 
     primary: LocalPostgres | None = None
 
-    def start(self) -> str:
-        if self.primary is None:
-            raise StackError("a replica needs its primary")
-        for folder in (self.data_dir, self.socket_dir, self.log_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        _chown_to_postgres(self.data_dir)
-        _chown_to_postgres(self.socket_dir)
-        if not (self.cluster_dir / "PG_VERSION").exists():
-            # -R writes standby.signal and primary_conninfo: it starts as a standby of the primary.
-            self._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
-                      "-D", str(self.cluster_dir), "-R", "-X", "stream", "-c", "fast")
-        self.log_file.touch()
-        _chown_to_postgres(self.log_file)
-        if not tcp_open(self.port):
-            options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1"
-            self._run("pg_ctl", "-D", str(self.cluster_dir), "-l", str(self.log_file), "-o", options,
-                      "-w", "-t", "60", "start")
-            log.info("started a PostgreSQL replica on port %d, log %s", self.port, self.log_file)
-        return self.url
-
     @property
     def log_file(self) -> Path:
         return self.log_dir / "postgres-replica.log"
 
-    def psql(self, sql: str) -> str:
-        """One statement as the superuser (pausing and resuming replay in tests)."""
-        return self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", LOCAL_DB_NAME,
-                         "-tAc", sql).stdout.strip()
+    def _create_cluster(self) -> None:
+        if self.primary is None:
+            raise StackError("a replica needs its primary")
+        # -R writes standby.signal and primary_conninfo: it starts as a standby of the primary.
+        self._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
+                  "-D", str(self.cluster_dir), "-R", "-X", "stream", "-c", "fast")
+
+    def _ensure_database(self) -> None:
+        """Nothing to do: a standby is read-only, and the primary's role and database stream to it."""
 
 
 @dataclass(frozen=True)

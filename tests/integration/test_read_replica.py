@@ -8,6 +8,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import asyncpg
 import pytest
@@ -61,6 +62,16 @@ def fallbacks(reason: str) -> float:
     return float(READ_REPLICA_FALLBACKS.labels(reason)._value.get())
 
 
+@contextmanager
+def replay_paused(replica_server: LocalPostgresReplica) -> Iterator[None]:
+    """The replica replays nothing of the primary's WAL until the block ends."""
+    replica_server.psql("SELECT pg_wal_replay_pause()")
+    try:
+        yield
+    finally:
+        replica_server.psql("SELECT pg_wal_replay_resume()")
+
+
 async def registered(store: Store) -> str:
     """A new customer's email, committed on the primary."""
     email = f"replica-{uuid.uuid4().hex[:10]}@example.com"
@@ -76,13 +87,10 @@ async def found(read_models: ReadModels, email: str) -> list[str]:
 async def test_reads_are_served_by_the_replica_and_writes_are_refused_there(
         store: Store, replica: ReadReplica, replica_server: LocalPostgresReplica) -> None:
     read_models = ReadModels(store, replica)
-    replica_server.psql("SELECT pg_wal_replay_pause()")
-    try:
+    with replay_paused(replica_server):
         email = await registered(store)
         # The replica has not replayed the registration, and it is the replica that answers.
         assert await found(read_models, email) == []
-    finally:
-        replica_server.psql("SELECT pg_wal_replay_resume()")
     await caught_up(store, replica_server)
     assert await found(read_models, email) == [email]
 
@@ -97,8 +105,7 @@ async def test_reads_are_served_by_the_replica_and_writes_are_refused_there(
 async def test_while_the_replica_lags_the_primary_answers_and_it_is_counted(
         store: Store, replica: ReadReplica, replica_server: LocalPostgresReplica) -> None:
     read_models = ReadModels(store, replica)
-    replica_server.psql("SELECT pg_wal_replay_pause()")
-    try:
+    with replay_paused(replica_server):
         email = await registered(store)
         await replica.check()  # the primary's position now ...
         await asyncio.sleep(MAX_LAG * 1.5)
@@ -106,8 +113,6 @@ async def test_while_the_replica_lags_the_primary_answers_and_it_is_counted(
         before = fallbacks("lagging")
         assert await found(read_models, email) == [email]
         assert fallbacks("lagging") == before + 1
-    finally:
-        replica_server.psql("SELECT pg_wal_replay_resume()")
     await caught_up(store, replica_server)
     assert await replica.check() is ReplicaState.SERVING
 
@@ -143,8 +148,7 @@ async def test_the_service_sends_its_lag_tolerant_reads_to_database_read_url(
                                          redis_cluster=redis_cluster, database_read_url=replica_server.url))
     try:
         await caught_up(store, replica_server)
-        replica_server.psql("SELECT pg_wal_replay_pause()")
-        try:
+        with replay_paused(replica_server):
             email = await registered(store)
             assert await found(container.api.read_models, email) == []
             customer_id = (await container.store.credentials(email) or pytest.fail("not on the primary")).customer_id
@@ -154,7 +158,5 @@ async def test_the_service_sends_its_lag_tolerant_reads_to_database_read_url(
                 on_primary = await conn.fetchval("SELECT count(*) FROM customer_segments s JOIN customers c "
                                                  "ON c.id = s.customer_id WHERE c.status <> 'deleted'")
             assert (await container.api.read_models.segment_counts())["total"] == on_primary - 1
-        finally:
-            replica_server.psql("SELECT pg_wal_replay_resume()")
     finally:
         await container.close()
