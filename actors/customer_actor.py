@@ -21,11 +21,12 @@ from actors.hashing import PasswordHashing
 from actors.interface import SEGMENT_REVIEW_REMINDER, CustomerActorInterface
 from actors.turn import Turn, TurnDependencies, use_case
 from domain import passwords
-from domain.aggregate import Change, CompletedOrder, CustomerAggregate
+from domain.aggregate import Change, CustomerAggregate
 from domain.clock import iso
 from domain.customer import Status
 from domain.errors import DomainError, ErrorCode, invalid, not_found
 from domain.ids import new_address_id
+from domain.orders import CompletedOrder
 from domain.segmentation import Override, Tier
 from domain.tokens import TokenPurpose, TokenRedemption
 from domain.validation import check_password
@@ -249,14 +250,23 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
                                                        now=self._turn.now(), tier_floor=self._deps.default_tier)
         return await self._applied_event(change, request)
 
-    @use_case(methods.APPLY_POINTS)
-    async def apply_points(self, request: m.ApplyPoints) -> m.EventApplied:
-        change = self._turn.existing().points_earned(event_id=request.event_id, points=request.points,
-                                                     reason=request.reason, now=self._turn.now(),
-                                                     tier_floor=self._deps.default_tier)
+    @use_case(methods.ADJUST_ORDER)
+    async def adjust_order(self, request: m.AdjustOrder) -> m.EventApplied:
+        """A refund or cancellation: of an order the record holds, or kept until its completion arrives."""
+        ledger = await self._deps.turn.records.order_ledger(self.id.id, request.order_id)
+        change = self._turn.existing().order_adjusted(event_id=request.event_id, adjustment=request.adjustment(),
+                                                      ledger=ledger, now=self._turn.now(),
+                                                      tier_floor=self._deps.default_tier)
         return await self._applied_event(change, request)
 
-    async def _applied_event(self, change: Change, request: m.ApplyOrder | m.ApplyPoints) -> m.EventApplied:
+    @use_case(methods.APPLY_POINTS)
+    async def apply_points(self, request: m.ApplyPoints) -> m.EventApplied:
+        change = self._turn.existing().points_moved(event_id=request.event_id, movement=request.movement,
+                                                    points=request.points, reason=request.reason,
+                                                    now=self._turn.now(), tier_floor=self._deps.default_tier)
+        return await self._applied_event(change, request)
+
+    async def _applied_event(self, change: Change, request: m.Command) -> m.EventApplied:
         """Applies an inbound event's change; a duplicate (applied before) changes nothing. Its receipt,
         committed with it, is what makes a retry harmless, so no answer is recorded for the request id
         (one row less per event): a retry after a move is answered as a duplicate, which it is."""

@@ -48,6 +48,7 @@ ISSUE_EMAIL_VERIFICATION = ActorMethod("issue_email_verification", m.IssueEmailV
 CONFIRM_EMAIL = ActorMethod("confirm_email", m.ConfirmEmail, m.CustomerView)
 GET_SEGMENT = ActorMethod("get_segment", m.Query, m.SegmentView)
 APPLY_ORDER = ActorMethod("apply_order", m.ApplyOrder, m.EventApplied)
+ADJUST_ORDER = ActorMethod("adjust_order", m.AdjustOrder, m.EventApplied)
 APPLY_POINTS = ActorMethod("apply_points", m.ApplyPoints, m.EventApplied)
 REVIEW_SEGMENT = ActorMethod("review_segment", m.Query, m.Reviewed)
 LIST_ADDRESSES = ActorMethod("list_addresses", m.Query, m.AddressBookView)
@@ -115,6 +116,9 @@ class CustomerActorInterface(ActorInterface):
 
     @actormethod(name=APPLY_ORDER.name)
     async def apply_order(self, request: Any) -> Outcome: ...
+
+    @actormethod(name=ADJUST_ORDER.name)
+    async def adjust_order(self, request: Any) -> Outcome: ...
 
     @actormethod(name=APPLY_POINTS.name)
     async def apply_points(self, request: Any) -> Outcome: ...

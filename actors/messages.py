@@ -13,10 +13,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.activity import Origin
-from domain.aggregate import CustomerAggregate
+from domain.aggregate import CustomerAggregate, PointsMovement
+from domain.orders import AdjustmentKind, OrderAdjustment
 from domain.segmentation import Segment, Tier
 from telemetry import tracing
 
@@ -141,9 +142,36 @@ class ApplyOrder(Command):
     completed_at: datetime
 
 
+class AdjustOrder(Command):
+    """A refund (refund_id, amount, currency) or the cancellation of an order (kind "cancellation")."""
+
+    event_id: str
+    order_id: str
+    kind: AdjustmentKind
+    refund_id: str | None = None
+    amount: Decimal = Decimal(0)
+    currency: str | None = None
+    at: datetime
+
+    @model_validator(mode="after")
+    def _refund_is_whole(self) -> AdjustOrder:
+        if self.kind is AdjustmentKind.REFUND and (self.refund_id is None or self.currency is None):
+            raise ValueError("a refund carries its id, amount and currency")
+        return self
+
+    def adjustment(self) -> OrderAdjustment:
+        if self.kind is AdjustmentKind.REFUND:
+            assert self.refund_id is not None, "checked by _refund_is_whole"
+            assert self.currency is not None, "checked by _refund_is_whole"
+            return OrderAdjustment.refund(order_id=self.order_id, refund_id=self.refund_id, amount=self.amount,
+                                          currency=self.currency, at=self.at)
+        return OrderAdjustment.cancellation(order_id=self.order_id, at=self.at)
+
+
 class ApplyPoints(Command):
     event_id: str
     points: int
+    movement: PointsMovement = PointsMovement.EARNED
     reason: str | None = None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from domain.activity import Activity
@@ -32,11 +33,31 @@ from domain.events import (
     CustomerVerified,
     Event,
 )
+from domain.orders import MAX_PENDING_ADJUSTMENTS, AdjustmentKind, CompletedOrder, OrderAdjustment, OrderLedger
 from domain.segmentation import Override, SegmentState, Tier
 from domain.tokens import IssuedToken, TokenPurpose, TokenRedemption
 
 ORDER_COMPLETED_TOPIC = "orders.order.completed"
-POINTS_EARNED_TOPIC = "loyalty.points.earned"
+ORDER_ADJUSTMENT_TOPICS = {AdjustmentKind.REFUND: "orders.order.refunded",
+                           AdjustmentKind.CANCELLATION: "orders.order.cancelled"}
+
+
+class PointsMovement(StrEnum):
+    """How a loyalty event moves the customer's points: up (earned) or down (redeemed, expired)."""
+
+    EARNED = "points_earned"
+    REDEEMED = "points_redeemed"
+    EXPIRED = "points_expired"
+
+    @property
+    def topic(self) -> str:
+        return f"loyalty.{self.value.replace('_', '.')}"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is PointsMovement.EARNED else -1
+
+
 # What an inbound event may plausibly say; anything else is refused (and dead-lettered).
 MAX_ORDER_AMOUNT = Decimal("1000000.00")
 MAX_POINTS_PER_EVENT = 1_000_000
@@ -44,20 +65,14 @@ COMPLETION_CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
-class CompletedOrder:
-    order_id: str
-    amount: Decimal
-    currency: str
-    completed_at: datetime
-
-
-@dataclass(frozen=True)
 class Receipt:
-    """An inbound event, applied at most once: by its event id, and for an order also by its order id."""
+    """An inbound event, applied at most once: by its event id, for an order also by its order id, and
+    for a refund or cancellation also by its id within the order's."""
 
     event_id: str
     topic: str
     order: CompletedOrder | None = None
+    adjustment: OrderAdjustment | None = None
 
 
 @dataclass(frozen=True)
@@ -260,26 +275,60 @@ class CustomerAggregate:
 
     def order_completed(self, *, event_id: str, order: CompletedOrder, now: datetime,
                         tier_floor: Tier = Tier.REGULAR) -> Change:
-        """Counted once in effect: the store refuses the change if the event or the order was seen."""
+        """Counted once in effect: the store refuses the change if the event or the order was seen. The
+        refunds and cancellation that arrived before it apply with it (domain/orders.py)."""
         if not Decimal(0) <= order.amount <= MAX_ORDER_AMOUNT:
             raise invalid("amount", f"must be between 0 and {MAX_ORDER_AMOUNT}")
         if order.completed_at > now + COMPLETION_CLOCK_SKEW:
             raise invalid("completedAt", "must not be in the future")
-        metrics = self.segment.metrics.with_order(order.amount, order.completed_at, now, order.currency)
+        metrics = self.segment.metrics.with_order(order, now).settled(order)
         activity = Activity("order_completed", {
             "orderId": order.order_id, "amount": str(order.amount), "currency": order.currency,
             "completedAt": order.completed_at.isoformat()}, now)
         return self._with_segment(self.segment.recomputed(metrics, now, tier_floor), reason="order_completed",
                                   activity=activity, now=now, receipt=Receipt(event_id, ORDER_COMPLETED_TOPIC, order))
 
-    def points_earned(self, *, event_id: str, points: int, reason: str | None, now: datetime,
-                      tier_floor: Tier = Tier.REGULAR) -> Change:
+    def order_adjusted(self, *, event_id: str, adjustment: OrderAdjustment, ledger: OrderLedger, now: datetime,
+                       tier_floor: Tier = Tier.REGULAR) -> Change:
+        """A refund or cancellation, exactly once in effect (by event id, and by refund id or one cancellation
+        per order). Tier and segment follow the totals down at once, as they follow them up: the tier rules
+        say what a customer's spend earns, and a refunded order earned nothing (DEFAULT_TIER stays the floor,
+        an admin's override still wins). Refused: a refund in another currency than its order's, or for more
+        than remains of it."""
+        metrics = self.segment.metrics
+        order = ledger.order
+        if order is None:
+            if len(metrics.pending_adjustments) >= MAX_PENDING_ADJUSTMENTS:
+                raise invalid("orderId", f"more than {MAX_PENDING_ADJUSTMENTS} refunds or cancellations wait "
+                                         "for orders that have not completed")
+            metrics = metrics.with_pending(adjustment)
+        else:
+            if adjustment.kind is AdjustmentKind.REFUND and not ledger.cancelled:
+                if adjustment.currency != order.currency:
+                    raise invalid("currency", f"must be the order's currency ({order.currency})")
+                if adjustment.amount > ledger.remaining:
+                    raise invalid("amount", f"must not exceed what remains of the order ({ledger.remaining})")
+            metrics, _ = metrics.adjusted(ledger, adjustment)
+        activity_type = "order_refunded" if adjustment.kind is AdjustmentKind.REFUND else "order_cancelled"
+        data: dict[str, Any] = {"orderId": adjustment.order_id, "at": adjustment.at.isoformat()}
+        if adjustment.kind is AdjustmentKind.REFUND:
+            data |= {"refundId": adjustment.adjustment_id, "amount": str(adjustment.amount),
+                     "currency": adjustment.currency}
+        return self._with_segment(self.segment.recomputed(metrics, now, tier_floor), reason=activity_type,
+                                  activity=Activity(activity_type, data, now), now=now,
+                                  receipt=Receipt(event_id, ORDER_ADJUSTMENT_TOPICS[adjustment.kind],
+                                                  adjustment=adjustment))
+
+    def points_moved(self, *, event_id: str, movement: PointsMovement, points: int, reason: str | None,
+                     now: datetime, tier_floor: Tier = Tier.REGULAR) -> Change:
+        """Points earned, redeemed or expired, once each by event id. A fall below what a tier needs
+        (VIP's points) takes the tier down at once, like a refund."""
         if not 0 <= points <= MAX_POINTS_PER_EVENT:
             raise invalid("points", f"must be between 0 and {MAX_POINTS_PER_EVENT}")
-        metrics = self.segment.metrics.with_points(points)
-        return self._with_segment(self.segment.recomputed(metrics, now, tier_floor), reason="loyalty_points",
-                                  activity=Activity("points_earned", {"points": points, "reason": reason}, now),
-                                  now=now, receipt=Receipt(event_id, POINTS_EARNED_TOPIC))
+        metrics = self.segment.metrics.with_points(movement.sign * points)
+        return self._with_segment(self.segment.recomputed(metrics, now, tier_floor), reason=movement.value,
+                                  activity=Activity(movement.value, {"points": points, "reason": reason}, now),
+                                  now=now, receipt=Receipt(event_id, movement.topic))
 
     def reviewed(self, now: datetime, tier_floor: Tier = Tier.REGULAR) -> Change | None:
         """The segment at today's date (decay); None when the rules give what the customer has, down to

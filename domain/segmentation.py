@@ -35,6 +35,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain.clock import iso, parse_iso
+from domain.orders import AdjustmentKind, CompletedOrder, OrderAdjustment, OrderLedger
 
 CENT = Decimal("0.01")
 THRESHOLD_CURRENCY = "USD"
@@ -106,12 +107,21 @@ class Metrics:
     registration_date: datetime
     total_spent: Decimal = Decimal(0)
     order_count: int = 0
-    loyalty_points: int = 0
+    # Points earned less points redeemed and expired, as they arrived: below zero while a redemption has
+    # arrived before the points it spent (Dapr delivers out of order). Shown and ruled on as loyalty_points.
+    points_balance: int = 0
     last_order_date: datetime | None = None
     # Completion times of orders inside the frequent-buyer window, for its 6-month count.
     recent_orders: tuple[datetime, ...] = ()
     # Orders in currencies other than USD: (currency, orders, total), by currency.
     other_currencies: tuple[tuple[str, int, Decimal], ...] = ()
+    # Refunds and cancellations of orders whose completion has not arrived yet (domain/orders.py).
+    pending_adjustments: tuple[OrderAdjustment, ...] = ()
+
+    @property
+    def loyalty_points(self) -> int:
+        """The customer's points: never below zero, whatever order the loyalty events arrived in."""
+        return max(self.points_balance, 0)
 
     @property
     def all_orders(self) -> int:
@@ -133,21 +143,53 @@ class Metrics:
     def orders_in_window(self, now: datetime) -> int:
         return sum(1 for t in self.recent_orders if now - FREQUENT_BUYER_WINDOW < t <= now)
 
-    def with_order(self, amount: Decimal, completed_at: datetime, now: datetime, currency: str = "USD") -> Metrics:
+    def with_order(self, order: CompletedOrder, now: datetime) -> Metrics:
         """An order counted once; out-of-order delivery keeps the latest date as the last order."""
-        last = max(filter(None, [self.last_order_date, completed_at]))
-        recent = tuple(sorted(t for t in (*self.recent_orders, completed_at) if now - FREQUENT_BUYER_WINDOW < t))
-        if currency != THRESHOLD_CURRENCY:
-            totals = {c: (n, t) for c, n, t in self.other_currencies}
-            orders, total = totals.get(currency, (0, Decimal(0)))
-            totals[currency] = (orders + 1, (total + amount).quantize(CENT))
-            return replace(self, last_order_date=last, recent_orders=recent,
-                           other_currencies=tuple((c, n, t) for c, (n, t) in sorted(totals.items())))
-        return replace(self, total_spent=(self.total_spent + amount).quantize(CENT), order_count=self.order_count + 1,
-                       last_order_date=last, recent_orders=recent)
+        last = max(filter(None, [self.last_order_date, order.completed_at]))
+        recent = tuple(sorted(t for t in (*self.recent_orders, order.completed_at) if now - FREQUENT_BUYER_WINDOW < t))
+        return replace(self._with_spend(order.currency, order.amount, 1), last_order_date=last, recent_orders=recent)
 
     def with_points(self, points: int) -> Metrics:
-        return replace(self, loyalty_points=max(self.loyalty_points + points, 0))
+        """Earned (points > 0), redeemed or expired (points < 0)."""
+        return replace(self, points_balance=self.points_balance + points)
+
+    def _with_spend(self, currency: str, amount: Decimal, orders: int) -> Metrics:
+        """`amount` and `orders` added to the totals of `currency` (negative: taken back)."""
+        if currency == THRESHOLD_CURRENCY:
+            return replace(self, total_spent=max(self.total_spent + amount, Decimal(0)).quantize(CENT),
+                           order_count=max(self.order_count + orders, 0))
+        totals = {c: (n, t) for c, n, t in self.other_currencies}
+        count, total = totals.get(currency, (0, Decimal(0)))
+        totals[currency] = (max(count + orders, 0), max(total + amount, Decimal(0)).quantize(CENT))
+        return replace(self, other_currencies=tuple((c, n, t) for c, (n, t) in sorted(totals.items()) if n or t))
+
+    def adjusted(self, ledger: OrderLedger, adjustment: OrderAdjustment) -> tuple[Metrics, OrderLedger]:
+        """A refund or cancellation applied to a known order: a refund takes back at most what remains of
+        the order (nothing if in another currency than the order's); a cancellation takes what remains
+        and the order's place in the counts. The order's ledger after it comes back with the metrics."""
+        order = ledger.order
+        assert order is not None, "an adjustment of an unknown order waits in pending_adjustments"
+        if ledger.cancelled:
+            return self, ledger
+        if adjustment.kind is AdjustmentKind.REFUND:
+            taken = min(adjustment.amount, ledger.remaining) if adjustment.currency == order.currency else Decimal(0)
+            return self._with_spend(order.currency, -taken, 0), ledger.after(adjustment, taken)
+        metrics = self._with_spend(order.currency, -ledger.remaining, -1)
+        recent = list(metrics.recent_orders)
+        if order.completed_at in recent:
+            recent.remove(order.completed_at)
+        return replace(metrics, recent_orders=tuple(recent)), ledger.after(adjustment, ledger.remaining)
+
+    def with_pending(self, adjustment: OrderAdjustment) -> Metrics:
+        return replace(self, pending_adjustments=(*self.pending_adjustments, adjustment))
+
+    def settled(self, order: CompletedOrder) -> Metrics:
+        """The adjustments that waited for `order`, applied in the order they arrived, and no longer pending."""
+        metrics, ledger = self, OrderLedger(order)
+        for adjustment in (a for a in self.pending_adjustments if a.order_id == order.order_id):
+            metrics, ledger = metrics.adjusted(ledger, adjustment)
+        return replace(metrics, pending_adjustments=tuple(
+            a for a in self.pending_adjustments if a.order_id != order.order_id))
 
     def to_dict(self, now: datetime) -> dict[str, Any]:
         return {
@@ -389,9 +431,10 @@ class SegmentState:
         return {
             "metrics": {
                 "registrationDate": iso(m.registration_date), "totalSpent": str(m.total_spent),
-                "orderCount": m.order_count, "loyaltyPoints": m.loyalty_points,
+                "orderCount": m.order_count, "pointsBalance": m.points_balance,
                 "lastOrderDate": iso(m.last_order_date), "recentOrders": [iso(t) for t in m.recent_orders],
                 "otherCurrencies": [[c, n, str(t)] for c, n, t in m.other_currencies],
+                "pendingAdjustments": [a.to_dict() for a in m.pending_adjustments],
             },
             "tier": self.tier.value,
             "segment": self.segment.value,
@@ -409,9 +452,10 @@ class SegmentState:
         assert registration is not None
         metrics = Metrics(
             registration_date=registration, total_spent=Decimal(m["totalSpent"]), order_count=m["orderCount"],
-            loyalty_points=m["loyaltyPoints"], last_order_date=parse_iso(m.get("lastOrderDate")),
+            points_balance=m["pointsBalance"], last_order_date=parse_iso(m.get("lastOrderDate")),
             recent_orders=tuple(t for t in map(parse_iso, m.get("recentOrders", [])) if t is not None),
             other_currencies=tuple((c, int(n), Decimal(t)) for c, n, t in m.get("otherCurrencies", [])),
+            pending_adjustments=tuple(OrderAdjustment.from_dict(a) for a in m.get("pendingAdjustments", [])),
         )
         return cls(
             metrics=metrics, tier=Tier(state["tier"]), segment=Segment(state["segment"]),

@@ -35,6 +35,7 @@ from domain.customer import ConsentChange, Customer, Status
 from domain.errors import DomainError, ErrorCode, invalid_token, not_found
 from domain.events import Event, envelope
 from domain.ids import address_id_of, address_uuid, customer_id_of, customer_uuid
+from domain.orders import CompletedOrder, OrderLedger
 from domain.segmentation import SegmentState
 from domain.tokens import IssuedToken, TokenPurpose, TokenRedemption
 from persistence.statements import MATCH, insert, update
@@ -289,6 +290,23 @@ class Store:
                                       AddressBook(tuple(_address_from_row(a) for a in address_rows)))
         return StoredCustomer(aggregate, None if segment_row is None else segment_row["next_review_at"])
 
+    async def order_ledger(self, customer_id: str, order_id: str) -> OrderLedger:
+        """The customer's order as the record holds it, with what its refunds took and whether it was cancelled."""
+        async with self.connection() as conn:
+            row = await conn.fetchrow(
+                """
+                SELECT o.amount, o.currency, o.completed_at,
+                       COALESCE(sum(a.amount) FILTER (WHERE a.kind = 'refund'), 0) AS refunded,
+                       COALESCE(bool_or(a.kind = 'cancellation'), FALSE) AS cancelled
+                FROM customer_orders o LEFT JOIN customer_order_adjustments a ON a.order_id = o.order_id
+                WHERE o.order_id = $1 AND o.customer_id = $2
+                GROUP BY o.order_id
+                """, order_id, key_of(customer_id))
+        if row is None:
+            return OrderLedger(None)
+        return OrderLedger(CompletedOrder(order_id, row["amount"], row["currency"], row["completed_at"]),
+                           refunded=row["refunded"], cancelled=row["cancelled"])
+
     async def credentials(self, email: str) -> Credentials | None:
         async with self.connection() as conn:
             row = await conn.fetchrow(
@@ -364,7 +382,7 @@ CUSTOMER_COLUMNS = ("id, email, first_name, last_name, date_of_birth, gender, ph
                     "updated_at, version, pending_email")
 SEGMENT_COLUMNS = ("tier, segment, loyalty_points, total_spent, order_count, last_order_date, qualifications, "
                    "tier_achieved_at, segment_achieved_at, updated_at, computed_tier, computed_segment, override, "
-                   "recent_orders, other_currencies")
+                   "recent_orders, other_currencies, pending_adjustments, points_balance")
 ADDRESS_SELECT = "id, type, is_default, " + ", ".join(ADDRESS_COLUMNS.values()) + ", created_at, updated_at"
 
 
@@ -443,9 +461,26 @@ async def _issue(conn: asyncpg.Connection, customer_id: str, token: IssuedToken,
 
 
 async def _first_receipt(conn: asyncpg.Connection, customer_id: str, receipt: Receipt) -> bool:
-    """True the first time an inbound event is seen, and for an order also the first time its order id is
-    (one statement: the order's row is written only if the event's was). False leaves rows to roll back."""
+    """True the first time an inbound event is seen, and for an order (a refund, a cancellation) also the
+    first time its id is (one statement: the order's row is written only if the event's was). False leaves
+    rows to roll back."""
     key = key_of(customer_id)
+    if receipt.adjustment is not None:
+        adjustment = receipt.adjustment
+        first = await conn.fetchval(
+            """
+            WITH event AS (
+                INSERT INTO processed_events (event_id, topic, customer_id) VALUES ($1, $2, $3)
+                ON CONFLICT (event_id) DO NOTHING RETURNING 1
+            )
+            INSERT INTO customer_order_adjustments (order_id, adjustment_id, customer_id, kind, amount, currency,
+                                                    occurred_at)
+            SELECT $4, $5, $3, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM event)
+            ON CONFLICT (order_id, adjustment_id) DO NOTHING RETURNING TRUE
+            """,
+            receipt.event_id, receipt.topic, key, adjustment.order_id, adjustment.adjustment_id,
+            adjustment.kind.value, adjustment.amount, adjustment.currency, adjustment.at)
+        return first is True
     if receipt.order is None:
         status = await conn.execute("INSERT INTO processed_events (event_id, topic, customer_id) VALUES ($1, $2, $3) "
                                     "ON CONFLICT (event_id) DO NOTHING", receipt.event_id, receipt.topic, key)
@@ -475,7 +510,7 @@ SAVE_SEGMENT = insert("customer_segments", (
     "customer_id", "tier", "segment", "loyalty_points", "total_spent", "order_count", "average_order_value",
     "last_order_date", "days_since_last_order", "lifetime_value", "qualifications", "tier_achieved_at",
     "segment_achieved_at", "updated_at", "computed_tier", "computed_segment", "override", "recent_orders",
-    "next_review_at", "other_currencies"), conflict="customer_id")
+    "next_review_at", "other_currencies", "pending_adjustments", "points_balance"), conflict="customer_id")
 SAVE_ADDRESS = insert("customer_addresses", (
     "id", "customer_id", "type", "is_default", *ADDRESS_COLUMNS.values(), "created_at", "updated_at"),
     conflict="id", keep=("customer_id", "created_at"))
@@ -560,6 +595,8 @@ async def _save_segment(conn: asyncpg.Connection, customer_id: str, segment: Seg
         "override": json.dumps(segment.override.to_dict()) if segment.override else None,
         "recent_orders": json.dumps([iso(t) for t in m.recent_orders]), "next_review_at": segment.review_at,
         "other_currencies": json.dumps([[c, n, str(t)] for c, n, t in m.other_currencies]),
+        "pending_adjustments": json.dumps([a.to_dict() for a in m.pending_adjustments]),
+        "points_balance": m.points_balance,
     }))
 
 
@@ -653,9 +690,10 @@ def _segment_from_row(row: asyncpg.Record | None, registration_date: datetime) -
     return SegmentState.from_state({
         "metrics": {
             "registrationDate": iso(registration_date), "totalSpent": str(row["total_spent"]),
-            "orderCount": row["order_count"], "loyaltyPoints": row["loyalty_points"],
+            "orderCount": row["order_count"], "pointsBalance": row["points_balance"],
             "lastOrderDate": iso(row["last_order_date"]), "recentOrders": recent,
             "otherCurrencies": json.loads(row["other_currencies"]) if row["other_currencies"] else [],
+            "pendingAdjustments": json.loads(row["pending_adjustments"]),
         },
         "tier": row["computed_tier"],
         "segment": row["computed_segment"],

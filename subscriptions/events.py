@@ -13,11 +13,18 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 
-from domain.aggregate import MAX_ORDER_AMOUNT, MAX_POINTS_PER_EVENT
+from domain.aggregate import (
+    MAX_ORDER_AMOUNT,
+    MAX_POINTS_PER_EVENT,
+    ORDER_ADJUSTMENT_TOPICS,
+    ORDER_COMPLETED_TOPIC,
+)
 from domain.ids import customer_uuid
+from domain.orders import AdjustmentKind
 
-ORDER_COMPLETED = "orders.order.completed"
-POINTS_EARNED = "loyalty.points.earned"
+ORDER_COMPLETED = ORDER_COMPLETED_TOPIC
+ORDER_REFUNDED = ORDER_ADJUSTMENT_TOPICS[AdjustmentKind.REFUND]
+ORDER_CANCELLED = ORDER_ADJUSTMENT_TOPICS[AdjustmentKind.CANCELLATION]
 DEAD_LETTER_TOPIC = "customers.deadletter"
 
 
@@ -47,22 +54,49 @@ D = TypeVar("D", bound=Payload)
 ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
 
 
+Amount = Annotated[Decimal, Field(ge=0, le=MAX_ORDER_AMOUNT, max_digits=12, decimal_places=2)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Moment = Annotated[datetime, AfterValidator(_aware)]
+ProducerId = Annotated[str, Field(min_length=1, max_length=100, pattern=ID_PATTERN)]
+
+
 class OrderCompletedData(Payload):
-    orderId: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
+    orderId: ProducerId
     customerId: CustomerIdField
-    amount: Decimal = Field(ge=0, le=MAX_ORDER_AMOUNT, max_digits=12, decimal_places=2)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    completedAt: Annotated[datetime, AfterValidator(_aware)]
+    amount: Amount
+    currency: Currency
+    completedAt: Moment
 
 
-class PointsEarnedData(Payload):
+class OrderRefundedData(Payload):
+    """A refund of part or all of a completed order, once per refundId."""
+
+    orderId: ProducerId
+    customerId: CustomerIdField
+    refundId: ProducerId
+    amount: Amount
+    currency: Currency
+    refundedAt: Moment
+
+
+class OrderCancelledData(Payload):
+    """A completed order cancelled: it no longer counts (domain/orders.py)."""
+
+    orderId: ProducerId
+    customerId: CustomerIdField
+    cancelledAt: Moment
+
+
+class PointsData(Payload):
+    """Points earned, redeemed or expired (the topic says which): always a positive count."""
+
     customerId: CustomerIdField
     points: int = Field(ge=0, le=MAX_POINTS_PER_EVENT)
     reason: str | None = Field(None, max_length=200, pattern=r"^[^\x00]*$")
 
 
 class InboundEvent(Payload, Generic[D]):
-    eventId: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
+    eventId: ProducerId
     data: D
     # The producer's own business: any JSON (an event whose metadata held a number was dead-lettered as
     # malformed). Only a correlationId that looks like an id is read from it.
@@ -77,4 +111,6 @@ class InboundEvent(Payload, Generic[D]):
 
 
 OrderCompleted = InboundEvent[OrderCompletedData]
-PointsEarned = InboundEvent[PointsEarnedData]
+OrderRefunded = InboundEvent[OrderRefundedData]
+OrderCancelled = InboundEvent[OrderCancelledData]
+PointsMoved = InboundEvent[PointsData]

@@ -29,15 +29,20 @@ from pydantic import ValidationError
 from actors import interface as methods
 from actors import messages as m
 from actors.client import ActorCalls, ActorUnavailable
+from domain.aggregate import PointsMovement
 from domain.clock import Clock, iso
 from domain.errors import DomainError, ErrorCode
+from domain.orders import AdjustmentKind
 from subscriptions.events import (
     DEAD_LETTER_TOPIC,
+    ORDER_CANCELLED,
     ORDER_COMPLETED,
-    POINTS_EARNED,
+    ORDER_REFUNDED,
     InboundEvent,
+    OrderCancelled,
     OrderCompleted,
-    PointsEarned,
+    OrderRefunded,
+    PointsMoved,
 )
 from telemetry.metrics import EVENTS_IN
 
@@ -103,13 +108,31 @@ async def _order(actors: ActorCalls, event: OrderCompleted) -> m.EventApplied:
         completed_at=data.completedAt, origin=_origin(event)))
 
 
-async def _points(actors: ActorCalls, event: PointsEarned) -> m.EventApplied:
+async def _refund(actors: ActorCalls, event: OrderRefunded) -> m.EventApplied:
     data = event.data
-    return await actors.call(data.customerId, methods.APPLY_POINTS, m.ApplyPoints(
-        event_id=event.eventId, points=data.points, reason=data.reason, origin=_origin(event)))
+    return await actors.call(data.customerId, methods.ADJUST_ORDER, m.AdjustOrder(
+        event_id=event.eventId, order_id=data.orderId, kind=AdjustmentKind.REFUND, refund_id=data.refundId,
+        amount=data.amount, currency=data.currency, at=data.refundedAt, origin=_origin(event)))
+
+
+async def _cancellation(actors: ActorCalls, event: OrderCancelled) -> m.EventApplied:
+    data = event.data
+    return await actors.call(data.customerId, methods.ADJUST_ORDER, m.AdjustOrder(
+        event_id=event.eventId, order_id=data.orderId, kind=AdjustmentKind.CANCELLATION, at=data.cancelledAt,
+        origin=_origin(event)))
 
 
 Apply = Callable[[ActorCalls, E], Awaitable[m.EventApplied]]
+
+
+def _points(movement: PointsMovement) -> Apply[PointsMoved]:
+    async def apply(actors: ActorCalls, event: PointsMoved) -> m.EventApplied:
+        data = event.data
+        return await actors.call(data.customerId, methods.APPLY_POINTS, m.ApplyPoints(
+            event_id=event.eventId, points=data.points, movement=movement, reason=data.reason,
+            origin=_origin(event)))
+
+    return apply
 
 
 async def _deliveries(request: Request, topic: str, model: type[E], apply: Apply[E], actors: ActorCalls,
@@ -181,7 +204,11 @@ def register_subscriptions(app: FastAPI, pubsub_name: str, actors: Callable[[], 
                                                 "maxAwaitDurationMs": BULK_MAX_AWAIT_MS}})
 
     subscribe(ORDER_COMPLETED, f"{DELIVERY_PREFIX}orders/completed", OrderCompleted, _order)
-    subscribe(POINTS_EARNED, f"{DELIVERY_PREFIX}loyalty/points-earned", PointsEarned, _points)
+    subscribe(ORDER_REFUNDED, f"{DELIVERY_PREFIX}orders/refunded", OrderRefunded, _refund)
+    subscribe(ORDER_CANCELLED, f"{DELIVERY_PREFIX}orders/cancelled", OrderCancelled, _cancellation)
+    for movement in PointsMovement:  # loyalty/points-earned, -redeemed, -expired
+        subscribe(movement.topic, f"{DELIVERY_PREFIX}loyalty/{movement.value.replace('_', '-')}", PointsMoved,
+                  _points(movement))
 
     async def dapr_subscriptions() -> list[dict[str, Any]]:
         return subscriptions

@@ -14,9 +14,10 @@ import asyncpg
 import pytest
 
 from domain.activity import Origin
-from domain.aggregate import CompletedOrder, CustomerAggregate
+from domain.aggregate import CustomerAggregate
 from domain.errors import DomainError, ErrorCode
 from domain.ids import customer_uuid, new_customer_id
+from domain.orders import CompletedOrder
 from domain.segmentation import Tier
 from domain.tokens import TokenPurpose, TokenRedemption, token_hash
 from persistence.outbox import RELAY_LOCK_ID, Outbox

@@ -17,7 +17,7 @@ from tests.manifests.test_manifests import built
 
 
 @cache
-def tested() -> SidecarImage:
+def sidecar_image_of_the_tests() -> SidecarImage:
     return build_tested()
 
 
@@ -28,13 +28,13 @@ def deployment_annotations() -> dict[str, str]:
 
 
 def test_the_deployment_names_the_image_of_the_tested_daprd_by_digest() -> None:
-    assert deployment_annotations()["dapr.io/sidecar-image"] == f"{REPOSITORY}@{tested().digest}", (
+    assert deployment_annotations()["dapr.io/sidecar-image"] == f"{REPOSITORY}@{sidecar_image_of_the_tests().digest}", (
         "the daprd build changed (a patch, the module, the toolchain): rebuild with "
         "`python -m devstack.sidecar_image` and put its digest in k8s/deployment.yaml")
 
 
 def test_the_daprd_inside_the_image_is_byte_for_byte_the_one_the_tests_ran() -> None:
-    with tarfile.open(tested().archive) as archive:
+    with tarfile.open(sidecar_image_of_the_tests().archive) as archive:
         index = json.load(archive.extractfile("index.json"))  # type: ignore[arg-type]
         manifest_digest = index["manifests"][0]["digest"]
         blob = archive.extractfile(f"blobs/sha256/{manifest_digest.removeprefix('sha256:')}")
@@ -46,10 +46,10 @@ def test_the_daprd_inside_the_image_is_byte_for_byte_the_one_the_tests_ran() -> 
             daprd = layer.extractfile("daprd")
             assert daprd is not None
             inside = daprd.read()
-    assert manifest_digest == tested().digest
+    assert manifest_digest == sidecar_image_of_the_tests().digest
     assert hashlib.sha256(inside).hexdigest() == hashlib.sha256((dapr_bin_dir() / "daprd").read_bytes()).hexdigest()
 
 
 def test_the_image_is_reproducible(tmp_path: Path) -> None:
     again = build(daprd=dapr_bin_dir() / "daprd", out=tmp_path / "again.oci.tar", tag="again")
-    assert again.digest == tested().digest
+    assert again.digest == sidecar_image_of_the_tests().digest

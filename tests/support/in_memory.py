@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from dapr.actor import ActorId
@@ -20,6 +21,7 @@ from actors.turn import Turn
 from domain.activity import Origin
 from domain.aggregate import Change, CustomerAggregate
 from domain.errors import DomainError, ErrorCode
+from domain.orders import AdjustmentKind, CompletedOrder, OrderAdjustment, OrderLedger
 from persistence.store import (
     COMMITTED,
     AlreadyAnswered,
@@ -40,7 +42,8 @@ class InMemoryRecords:
     customers: dict[str, CustomerAggregate] = field(default_factory=dict)
     password_hashes: dict[str, str] = field(default_factory=dict)
     receipts: set[str] = field(default_factory=set)
-    orders: set[str] = field(default_factory=set)
+    orders: dict[str, tuple[str, CompletedOrder]] = field(default_factory=dict)  # order id -> customer, order
+    adjustments: dict[tuple[str, str], OrderAdjustment] = field(default_factory=dict)
     commits: list[tuple[Change, Origin]] = field(default_factory=list)
     next_reviews: dict[str, datetime | None] = field(default_factory=dict)
     fail_next: Exception | None = None
@@ -65,6 +68,16 @@ class InMemoryRecords:
     async def password_hash(self, customer_id: str) -> str | None:
         return self.password_hashes.get(customer_id)
 
+    async def order_ledger(self, customer_id: str, order_id: str) -> OrderLedger:
+        self._reachable()
+        owner, order = self.orders.get(order_id, (None, None))
+        if order is None or owner != customer_id:
+            return OrderLedger(None)
+        adjustments = [a for (o, _), a in self.adjustments.items() if o == order_id]
+        return OrderLedger(order, refunded=sum((a.amount for a in adjustments if a.kind is AdjustmentKind.REFUND),
+                                               Decimal(0)),
+                           cancelled=any(a.kind is AdjustmentKind.CANCELLATION for a in adjustments))
+
     async def recorded_reply(self, customer_id: str, request_id: str) -> RecordedReply | None:
         self._reachable()
         return self.replies.get((customer_id, request_id))
@@ -76,12 +89,16 @@ class InMemoryRecords:
             failure, self.fail_next = self.fail_next, None
             raise failure
         if change.receipt is not None:
-            order_id = change.receipt.order.order_id if change.receipt.order else None
-            if change.receipt.event_id in self.receipts or order_id in self.orders:
+            receipt = change.receipt
+            adjusted = receipt.adjustment and (receipt.adjustment.order_id, receipt.adjustment.adjustment_id)
+            if receipt.event_id in self.receipts or (receipt.order and receipt.order.order_id in self.orders) \
+                    or (adjusted and adjusted in self.adjustments):
                 return DuplicateEvent()
-            self.receipts.add(change.receipt.event_id)
-            if order_id is not None:
-                self.orders.add(order_id)
+            self.receipts.add(receipt.event_id)
+            if receipt.order is not None:
+                self.orders[receipt.order.order_id] = (change.customer_id, receipt.order)
+            if adjusted and receipt.adjustment is not None:
+                self.adjustments[adjusted] = receipt.adjustment
         stored = self.customers.get(change.customer_id)
         if change.before is None and any(c.customer.email.lower() == change.after.customer.email.lower()
                                          for c in self.customers.values()):

@@ -7,8 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from domain.aggregate import CompletedOrder, CustomerAggregate
+from domain.aggregate import CustomerAggregate
 from domain.ids import new_customer_id
+from domain.orders import CompletedOrder
 from domain.segmentation import Metrics, Override, Segment, SegmentState, Tier
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from domain.orders import CompletedOrder
 from domain.segmentation import (
     Metrics,
     Segment,
@@ -25,7 +26,7 @@ LONG_AGO = NOW - timedelta(days=400)
 def metrics(spent: str = "0", orders: int = 0, points: int = 0, *, registered: datetime = LONG_AGO,
             last_order: datetime | None = None, recent: int = 0) -> Metrics:
     return Metrics(registration_date=registered, total_spent=Decimal(spent), order_count=orders,
-                   loyalty_points=points, last_order_date=last_order or (NOW - timedelta(days=1) if orders else None),
+                   points_balance=points, last_order_date=last_order or (NOW - timedelta(days=1) if orders else None),
                    recent_orders=tuple(NOW - timedelta(days=i + 1) for i in range(recent)))
 
 
@@ -111,10 +112,14 @@ def test_next_boundary_is_the_earliest_future_decay_point() -> None:
     assert next_boundary(metrics("100", 2, last_order=NOW - timedelta(days=200)), NOW) is None
 
 
+def order(amount: str, at: datetime, currency: str = "USD") -> CompletedOrder:
+    return CompletedOrder(f"ord_{amount}_{at.isoformat()}_{currency}", Decimal(amount), currency, at)
+
+
 def test_out_of_order_orders_keep_the_latest_date() -> None:
     m = Metrics(registration_date=LONG_AGO)
     later, earlier = NOW - timedelta(days=1), NOW - timedelta(days=20)
-    m = m.with_order(Decimal("10"), later, NOW).with_order(Decimal("20"), earlier, NOW)
+    m = m.with_order(order("10", later), NOW).with_order(order("20", earlier), NOW)
     assert m.last_order_date == later
     assert m.order_count == 2
     assert m.total_spent == Decimal("30.00")
@@ -153,8 +158,8 @@ def test_state_round_trips() -> None:
 
 def test_orders_in_other_currencies_are_kept_apart_from_the_usd_thresholds() -> None:
     start = Metrics(registration_date=LONG_AGO)
-    m = start.with_order(Decimal("900"), NOW, NOW, "EUR").with_order(Decimal("950"), NOW, NOW, "EUR") \
-        .with_order(Decimal("150"), NOW, NOW, "USD")
+    m = start.with_order(order("900", NOW, "EUR"), NOW).with_order(order("950", NOW, "EUR"), NOW) \
+        .with_order(order("150", NOW, "USD"), NOW)
     assert (m.total_spent, m.order_count, m.all_orders) == (Decimal("150.00"), 1, 3)
     assert m.other_currencies == (("EUR", 2, Decimal("1850.00")),)
     assert tier_for(m) is Tier.REGULAR  # 1850 EUR is not 1000 USD without a rate
@@ -166,7 +171,7 @@ def test_orders_in_other_currencies_are_kept_apart_from_the_usd_thresholds() -> 
 
 def test_behavioural_rules_count_every_currency() -> None:
     recent = NOW - timedelta(days=1)
-    m = Metrics(registration_date=NOW - timedelta(days=5)).with_order(Decimal("10"), recent, NOW, "GBP") \
-        .with_order(Decimal("10"), recent, NOW, "GBP")
+    m = Metrics(registration_date=NOW - timedelta(days=5)).with_order(order("10", recent, "GBP"), NOW) \
+        .with_order(order("10", recent, "GBP"), NOW)
     assert segment_for(m, NOW) is not Segment.NEW_CUSTOMER  # two orders, whatever their currency
     assert m.last_order_date == recent

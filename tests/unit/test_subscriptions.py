@@ -97,6 +97,10 @@ async def test_the_subscriptions_declare_bulk_delivery() -> None:
         declared = (await client.get("/dapr/subscribe")).json()
     assert [(s["topic"], s["route"]) for s in declared] == [
         ("orders.order.completed", "/events/orders/completed"),
-        ("loyalty.points.earned", "/events/loyalty/points-earned")]
+        ("orders.order.refunded", "/events/orders/refunded"),
+        ("orders.order.cancelled", "/events/orders/cancelled"),
+        ("loyalty.points.earned", "/events/loyalty/points-earned"),
+        ("loyalty.points.redeemed", "/events/loyalty/points-redeemed"),
+        ("loyalty.points.expired", "/events/loyalty/points-expired")]
     assert all(s["bulkSubscribe"]["enabled"] and s["bulkSubscribe"]["maxMessagesCount"] == BULK_MAX_MESSAGES
                and "deadLetterTopic" not in s for s in declared)
