@@ -150,3 +150,66 @@ def test_metadata_of_any_json_shape_is_the_producers_business(service: Service, 
     wait_orders(service, customer["id"], 2)
     key = customer_uuid(customer["id"])
     assert db.execute("SELECT count(*) FROM processed_events WHERE customer_id = %s", (key,)).fetchone() == (2,)
+
+
+def refund_event(customer_id: str, order_id: str, amount: str, *, refund_id: str | None = None) -> dict[str, Any]:
+    return {"eventId": f"evt_{uuid.uuid4().hex}", "eventType": "OrderRefunded",
+            "data": {"orderId": order_id, "customerId": customer_id, "refundId": refund_id or f"ref_{uuid.uuid4().hex}",
+                     "amount": amount, "currency": "USD", "refundedAt": datetime.now(UTC).isoformat()}}
+
+
+def cancellation_event(customer_id: str, order_id: str) -> dict[str, Any]:
+    return {"eventId": f"evt_{uuid.uuid4().hex}", "eventType": "OrderCancelled",
+            "data": {"orderId": order_id, "customerId": customer_id, "cancelledAt": datetime.now(UTC).isoformat()}}
+
+
+def points_event(customer_id: str, points: int) -> dict[str, Any]:
+    return {"eventId": f"evt_{uuid.uuid4().hex}", "eventType": "LoyaltyPoints",
+            "data": {"customerId": customer_id, "points": points, "reason": "e2e"}}
+
+
+def test_refunds_and_cancellations_bring_the_totals_down_once_even_before_their_orders(service: Service,
+                                                                                       db: Any) -> None:
+    customer = service.create_customer()
+    kept, cancelled = order_event(customer["id"], amount="300.00"), order_event(customer["id"], amount="200.00")
+    refund = refund_event(customer["id"], kept["data"]["orderId"], "100.00")
+    # The adjustments arrive first: they wait for their orders. The refund comes twice, and again under
+    # another event id: it counts once.
+    service.publish("orders.order.refunded", refund)
+    service.publish("orders.order.refunded", refund)
+    service.publish("orders.order.refunded", {**refund, "eventId": f"evt_{uuid.uuid4().hex}"})
+    service.publish("orders.order.cancelled", cancellation_event(customer["id"], cancelled["data"]["orderId"]))
+    service.wait_consumed("orders.order.refunded")
+    service.wait_consumed("orders.order.cancelled")
+    assert segment(service, customer["id"])["metrics"]["totalSpent"] == 0.0
+    service.publish("orders.order.completed", kept)
+    service.publish("orders.order.completed", cancelled)
+    service.wait_consumed("orders.order.completed")
+    metrics = segment(service, customer["id"])["metrics"]
+    assert (metrics["totalSpent"], metrics["orderCount"], metrics["ordersLast6Months"]) == (200.0, 1, 1)
+    key = customer_uuid(customer["id"])
+    assert db.execute("SELECT kind, amount FROM customer_order_adjustments WHERE customer_id = %s ORDER BY kind",
+                      (key,)).fetchall() == [("cancellation", 0), ("refund", 100)]
+    assert db.execute("SELECT pending_adjustments FROM customer_segments WHERE customer_id = %s",
+                      (key,)).fetchone() == ([],)
+    # More than remains of the order: refused with its reason, and nothing changes.
+    too_much = refund_event(customer["id"], kept["data"]["orderId"], "200.01")
+    service.publish("orders.order.refunded", too_much)
+    [refused] = wait_for(lambda: dead_letters(service, too_much["eventId"]), what="the refund dead-lettered")
+    assert refused["reason"] == "VALIDATION_FAILED: request validation failed; " \
+                                "amount: must not exceed what remains of the order (200.00)"
+    assert segment(service, customer["id"])["metrics"]["totalSpent"] == 200.0
+    activities = db.execute("SELECT activity_type FROM customer_activities WHERE customer_id = %s "
+                            "AND activity_type LIKE 'order_%%' ORDER BY occurred_at", (key,)).fetchall()
+    assert sorted(a for (a,) in activities) == ["order_cancelled", "order_completed", "order_completed",
+                                                "order_refunded"]
+
+
+def test_redeemed_and_expired_points_bring_the_balance_down(service: Service) -> None:
+    customer = service.create_customer()
+    service.publish("loyalty.points.redeemed", points_event(customer["id"], 400))  # before the points it spent
+    service.publish("loyalty.points.earned", points_event(customer["id"], 600))
+    service.publish("loyalty.points.expired", points_event(customer["id"], 150))
+    for topic in ("loyalty.points.redeemed", "loyalty.points.earned", "loyalty.points.expired"):
+        service.wait_consumed(topic)
+    assert segment(service, customer["id"])["loyaltyPoints"] == 50

@@ -17,7 +17,7 @@ from domain.activity import Origin
 from domain.aggregate import CustomerAggregate
 from domain.errors import DomainError, ErrorCode
 from domain.ids import customer_uuid, new_customer_id
-from domain.orders import CompletedOrder
+from domain.orders import CompletedOrder, OrderAdjustment, OrderLedger
 from domain.segmentation import Tier
 from domain.tokens import TokenPurpose, TokenRedemption, token_hash
 from persistence.outbox import RELAY_LOCK_ID, Outbox
@@ -110,6 +110,35 @@ async def test_an_order_counts_once_whatever_the_event_id(store: Store) -> None:
     assert loaded is not None
     assert loaded.aggregate.segment.metrics.order_count == 1
     assert loaded.aggregate.customer.version == first.after.customer.version
+
+
+async def test_refunds_and_a_cancellation_count_once_and_the_ledger_and_rebuild_hold_them(store: Store) -> None:
+    customer = await create(store)
+    order = CompletedOrder(f"ord_{uuid.uuid4().hex[:8]}", Decimal("300.00"), "USD", NOW)
+    other = f"ord_{uuid.uuid4().hex[:8]}"  # cancelled before its completion arrives
+    waiting = customer.order_adjusted(event_id="evt_x" + uuid.uuid4().hex, now=NOW, ledger=OrderLedger(None),
+                                      adjustment=OrderAdjustment.cancellation(order_id=other, at=NOW))
+    assert await store.commit(waiting, ORIGIN) == COMMITTED
+    ordered = waiting.after.order_completed(event_id="evt_o" + uuid.uuid4().hex, order=order, now=NOW)
+    assert await store.commit(ordered, ORIGIN) == COMMITTED
+    refund = OrderAdjustment.refund(order_id=order.order_id, refund_id="ref_1", amount=Decimal("120.00"),
+                                    currency="USD", at=NOW)
+    refunded = ordered.after.order_adjusted(event_id="evt_r" + uuid.uuid4().hex, adjustment=refund, now=NOW,
+                                            ledger=await store.order_ledger(customer.id, order.order_id))
+    assert await store.commit(refunded, ORIGIN) == COMMITTED
+    again = refunded.after.order_adjusted(event_id="evt_r" + uuid.uuid4().hex, adjustment=refund, now=NOW,
+                                          ledger=await store.order_ledger(customer.id, order.order_id))
+    assert await store.commit(again, ORIGIN) == DuplicateEvent()  # another event for the same refund
+    assert await store.order_ledger(customer.id, order.order_id) == OrderLedger(order, refunded=Decimal("120.00"))
+    assert await store.order_ledger(new_customer_id(), order.order_id) == OrderLedger(None)  # not theirs
+    loaded = await store.load_customer(customer.id)
+    assert loaded is not None
+    assert loaded.aggregate == refunded.after
+    metrics = loaded.aggregate.segment.metrics
+    assert (metrics.total_spent, metrics.order_count, metrics.pending_adjustments) == (
+        Decimal("180.00"), 1, (OrderAdjustment.cancellation(order_id=other, at=NOW),))
+    assert await fetchval(store, "SELECT count(*) FROM customer_order_adjustments WHERE customer_id = $1",
+                          customer_uuid(customer.id)) == 2
 
 
 async def test_the_activity_row_carries_the_request_origin(store: Store) -> None:

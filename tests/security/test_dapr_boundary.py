@@ -62,7 +62,9 @@ def test_a_wrong_app_token_is_refused_like_none(service: Service, app_port: http
     refused_envelope(response, 401)
 
 
-@pytest.mark.parametrize("path", ["/events/orders/completed", "/events/loyalty/points-earned"])
+@pytest.mark.parametrize("path", [f"/events/{route}" for route in (
+    "orders/completed", "orders/refunded", "orders/cancelled", "loyalty/points-earned", "loyalty/points-redeemed",
+    "loyalty/points-expired")])
 def test_forged_events_on_the_app_port_are_refused(service: Service, app_port: httpx.Client, path: str) -> None:
     customer = service.create_customer()
     event = forged_order(customer["id"]) if "orders" in path else {

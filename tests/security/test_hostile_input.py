@@ -138,10 +138,18 @@ def test_a_default_address_moved_to_a_type_that_has_a_default_is_not_a_500(servi
     assert book[billing["id"]]["isDefault"] is False
 
 
-def order(customer_id: str, **data: Any) -> dict[str, Any]:
-    return {"eventId": f"evt_{uuid.uuid4().hex}", "eventType": "OrderCompleted", "data": {
-        "orderId": f"ord_{uuid.uuid4().hex[:12]}", "customerId": customer_id, "amount": "10.00", "currency": "USD",
-        "completedAt": datetime.now(UTC).isoformat(), **data}}
+def inbound(topic: str, customer_id: str, **data: Any) -> dict[str, Any]:
+    """A plausible event of `topic` (subscriptions/events.py), with `data` in place of its fields."""
+    now = datetime.now(UTC).isoformat()
+    order_id = f"ord_{uuid.uuid4().hex[:12]}"
+    plausible: dict[str, dict[str, Any]] = {
+        "orders.order.completed": {"orderId": order_id, "amount": "10.00", "currency": "USD", "completedAt": now},
+        "orders.order.refunded": {"orderId": order_id, "refundId": f"ref_{uuid.uuid4().hex[:12]}",
+                                  "amount": "10.00", "currency": "USD", "refundedAt": now},
+        "orders.order.cancelled": {"orderId": order_id, "cancelledAt": now},
+    }
+    return {"eventId": f"evt_{uuid.uuid4().hex}", "data": {
+        "customerId": customer_id, **plausible.get(topic, {"points": 10}), **data}}
 
 
 @pytest.mark.parametrize(("topic", "case"), [
@@ -150,16 +158,20 @@ def order(customer_id: str, **data: Any) -> dict[str, Any]:
     ("orders.order.completed", {"completedAt": (datetime.now(UTC) + timedelta(days=2)).isoformat()}),
     ("orders.order.completed", {"currency": "usd"}),
     ("orders.order.completed", {"orderId": "ord\u0000x"}),
+    ("orders.order.refunded", {"amount": "-1.00"}),
+    ("orders.order.refunded", {"currency": "usd"}),
+    ("orders.order.refunded", {"refundId": "ref 1"}),
+    ("orders.order.cancelled", {"cancelledAt": "2026-01-01T00:00:00"}),  # no time zone
+    ("orders.order.cancelled", {"orderId": "o" * 101}),
     ("loyalty.points.earned", {"points": -100}),
     ("loyalty.points.earned", {"points": 5_000_000}),
+    ("loyalty.points.redeemed", {"points": -100}),
+    ("loyalty.points.expired", {"points": 5_000_000}),
 ])
 def test_implausible_events_go_to_the_dead_letter_topic_with_their_reason(service: Service, topic: str,
                                                                           case: dict[str, Any]) -> None:
     customer = service.create_customer()
-    if topic.startswith("orders"):
-        event = order(customer["id"], **case)
-    else:
-        event = {"eventId": f"evt_{uuid.uuid4().hex}", "data": {"customerId": customer["id"], **case}}
+    event = inbound(topic, customer["id"], **case)
     service.publish(topic, event)
     [dead] = wait_for(lambda: [e for e in service.received("customers.deadletter")
                                if e.get("event", {}).get("eventId") == event["eventId"]],
