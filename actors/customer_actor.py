@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from dapr.actor import Actor, ActorId, Remindable
 from dapr.actor.runtime.context import ActorRuntimeContext
@@ -26,7 +26,8 @@ from domain.clock import iso
 from domain.customer import Status
 from domain.errors import DomainError, ErrorCode, invalid, not_found
 from domain.ids import new_address_id
-from domain.orders import CompletedOrder
+from domain.notes import Note
+from domain.orders import CompletedOrder, ExchangeRate
 from domain.segmentation import Override, Tier
 from domain.tokens import TokenPurpose, TokenRedemption
 from domain.validation import check_password
@@ -38,11 +39,18 @@ log = logging.getLogger(__name__)
 R = TypeVar("R", bound=m.Message)
 
 
+class ExchangeRateSource(Protocol):
+    """The admin-set exchange rates (persistence.exchange_rates.ExchangeRates)."""
+
+    async def current(self, *, max_age_seconds: float = ...) -> dict[str, ExchangeRate]: ...
+
+
 @dataclass(frozen=True)
 class ActorDependencies:
     turn: TurnDependencies
     read_models: ReadModels
     hashing: PasswordHashing
+    exchange_rates: ExchangeRateSource
     password_min_length: int
     default_tier: Tier
 
@@ -81,7 +89,7 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         change = CustomerAggregate.register(
             customer_id=self.id.id, email=request.email, password_hash=request.password_hash,
             profile=request.profile, preferences=request.preferences, consent_source=request.consent_source,
-            default_tier=self._deps.default_tier, now=self._turn.now())
+            default_tier=self._deps.default_tier, now=self._turn.now(), external_id=request.external_id)
         return await self._applied(change, request, m.CustomerView.of(change.after))
 
     @use_case(methods.GET)
@@ -246,9 +254,20 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
     async def apply_order(self, request: m.ApplyOrder) -> m.EventApplied:
         """An order counted exactly once in effect: its receipt and the metrics commit together."""
         order = CompletedOrder(request.order_id, request.amount, request.currency, request.completed_at)
+        if not order.counts_in_usd:  # USD orders, nearly all of them, never read the rates
+            order = order.counted_at(await self._deps.exchange_rates.current())
         change = self._turn.existing().order_completed(event_id=request.event_id, order=order,
                                                        now=self._turn.now(), tier_floor=self._deps.default_tier)
         return await self._applied_event(change, request)
+
+    @use_case(methods.SET_TAGS)
+    async def set_tags(self, request: m.SetTags) -> m.CustomerView:
+        return await self._applied_view(self._turn.existing().tagged(request.tags, self._turn.now()), request)
+
+    @use_case(methods.ADD_NOTE)
+    async def add_note(self, request: m.AddNote) -> m.NoteAdded:
+        note = Note.written(author=request.author, text=request.text, now=self._turn.now())
+        return await self._applied(self._turn.existing().noted(note), request, m.NoteAdded(note=note.to_dict()))
 
     @use_case(methods.ADJUST_ORDER)
     async def adjust_order(self, request: m.AdjustOrder) -> m.EventApplied:
@@ -273,6 +292,17 @@ class CustomerActor(Actor, CustomerActorInterface, Remindable):
         applied = await self._turn.apply(change, request.origin.domain(), command=None,
                                          reply=m.EventApplied(duplicate=False))
         return m.EventApplied(duplicate=not applied)
+
+    @use_case(methods.COUNT_IN_USD)
+    async def count_in_usd(self, request: m.Query) -> m.Reviewed:
+        """Counts the orders kept apart in currencies that now have a rate (the maintenance sweep calls it)."""
+        rates = await self._deps.exchange_rates.current(max_age_seconds=0)
+        change = self._turn.existing().counted_in_usd(rates, self._turn.now(), self._deps.default_tier)
+        if change is None:
+            return m.Reviewed(changed=False)
+        await self._turn.apply(change, m.RequestOrigin(correlation_id=f"rates_{self.id.id}").domain(),
+                               command=None, reply=m.Reviewed(changed=True))
+        return m.Reviewed(changed=True)
 
     @use_case(methods.REVIEW_SEGMENT)
     async def review_segment(self, request: m.Query) -> m.Reviewed:

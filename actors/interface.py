@@ -51,10 +51,13 @@ APPLY_ORDER = ActorMethod("apply_order", m.ApplyOrder, m.EventApplied)
 ADJUST_ORDER = ActorMethod("adjust_order", m.AdjustOrder, m.EventApplied)
 APPLY_POINTS = ActorMethod("apply_points", m.ApplyPoints, m.EventApplied)
 REVIEW_SEGMENT = ActorMethod("review_segment", m.Query, m.Reviewed)
+COUNT_IN_USD = ActorMethod("count_in_usd", m.Query, m.Reviewed)
 LIST_ADDRESSES = ActorMethod("list_addresses", m.Query, m.AddressBookView)
 ADD_ADDRESS = ActorMethod("add_address", m.AddAddress, m.AddressChanged)
 UPDATE_ADDRESS = ActorMethod("update_address", m.UpdateAddress, m.AddressChanged)
 REMOVE_ADDRESS = ActorMethod("remove_address", m.RemoveAddress, m.AddressBookView)
+SET_TAGS = ActorMethod("set_tags", m.SetTags, m.CustomerView)
+ADD_NOTE = ActorMethod("add_note", m.AddNote, m.NoteAdded)
 OVERRIDE_SEGMENT = ActorMethod("override_segment", m.OverrideSegment, m.SegmentView)
 CLEAR_OVERRIDE = ActorMethod("clear_override", m.ClearOverride, m.SegmentView)
 ANALYTICS = ActorMethod("analytics", m.Query, m.Analytics)
@@ -117,11 +120,20 @@ class CustomerActorInterface(ActorInterface):
     @actormethod(name=APPLY_ORDER.name)
     async def apply_order(self, request: Any) -> Outcome: ...
 
+    @actormethod(name=SET_TAGS.name)
+    async def set_tags(self, request: Any) -> Outcome: ...
+
+    @actormethod(name=ADD_NOTE.name)
+    async def add_note(self, request: Any) -> Outcome: ...
+
     @actormethod(name=ADJUST_ORDER.name)
     async def adjust_order(self, request: Any) -> Outcome: ...
 
     @actormethod(name=APPLY_POINTS.name)
     async def apply_points(self, request: Any) -> Outcome: ...
+
+    @actormethod(name=COUNT_IN_USD.name)
+    async def count_in_usd(self, request: Any) -> Outcome: ...
 
     @actormethod(name=REVIEW_SEGMENT.name)
     async def review_segment(self, request: Any) -> Outcome: ...

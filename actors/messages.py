@@ -62,6 +62,7 @@ class CreateCustomer(Command):
     profile: dict[str, Any]
     preferences: dict[str, Any]
     consent_source: str  # who registered the customer, recorded with the first consent decisions
+    external_id: str | None = None
 
 
 class UpdateCustomer(Command):
@@ -175,6 +176,15 @@ class ApplyPoints(Command):
     reason: str | None = None
 
 
+class SetTags(Command):
+    tags: list[str]
+
+
+class AddNote(Command):
+    author: str
+    text: str
+
+
 class AddAddress(Command):
     address: dict[str, Any]
 
@@ -249,6 +259,8 @@ class CustomerRepresentation(BaseModel):
     phoneVerified: bool
     pendingEmail: str | None = Field(description="a new address waiting for its verification; the login "
                                                  "stays `email` until then")
+    externalId: str | None = Field(description="the id another system knows the customer by; set at creation")
+    tags: list[str] = Field(description="the merchant's labels, normalised (lower case, sorted)")
     registrationDate: str
     lastLoginAt: str | None
     createdAt: str
@@ -304,6 +316,10 @@ class Reviewed(Message):
 
 class AddressBookView(Message):
     addresses: list[dict[str, Any]]
+
+
+class NoteAdded(Message):
+    note: dict[str, Any]
 
 
 class AddressChanged(Message):

@@ -95,8 +95,8 @@ def _guard(dependency: F) -> F:
     return dependency
 
 
-def _customer_access(scope: str, *, service_tokens: bool = True, admin_only: bool = False) -> Callable[
-        ..., Awaitable[CustomerAccess]]:
+def _customer_access(scope: str, *, service_tokens: bool = True, customer_tokens: bool = True,
+                     admin_only: bool = False) -> Callable[..., Awaitable[CustomerAccess]]:
     @_guard
     @functools.partial(_needs, scope)
     async def access(request: Request, principal: Principal, customer_id: CustomerIdPath,
@@ -104,6 +104,8 @@ def _customer_access(scope: str, *, service_tokens: bool = True, admin_only: boo
         await _charge(request, services, principal, customer_id)
         if admin_only and not principal.is_admin:
             raise forbidden(f"the token lacks the {ADMIN} scope")
+        if not customer_tokens and principal.is_customer:
+            raise forbidden("a customer's token cannot do this")
         authorize_customer(principal, customer_id, scope, services=service_tokens)
         if customer_uuid(customer_id) is None:
             raise not_found(customer_id)
@@ -113,11 +115,13 @@ def _customer_access(scope: str, *, service_tokens: bool = True, admin_only: boo
     return access
 
 
-def _scope(scope: str) -> Callable[..., Awaitable[Principal]]:
+def _scope(scope: str, *, customer_tokens: bool = True) -> Callable[..., Awaitable[Principal]]:
     @_guard
     @functools.partial(_needs, scope)
     async def scoped(request: Request, principal: Principal, services: Services) -> Principal:
         await _charge(request, services, principal)
+        if not customer_tokens and principal.is_customer:
+            raise forbidden("a customer's token cannot do this")
         require_scope(principal, scope)
         return principal
 
@@ -145,10 +149,15 @@ WriteCustomer = Annotated[CustomerAccess, Depends(_customer_access(WRITE))]
 # The customer's own token or an admin: deactivation, GDPR export and erasure, password change.
 ReadOwnCustomer = Annotated[CustomerAccess, Depends(_customer_access(READ, service_tokens=False))]
 WriteOwnCustomer = Annotated[CustomerAccess, Depends(_customer_access(WRITE, service_tokens=False))]
+# Services (and admins) on one customer, never the customer's own token: tags, internal notes.
+ServiceReadCustomer = Annotated[CustomerAccess, Depends(_customer_access(READ, customer_tokens=False))]
+ServiceWriteCustomer = Annotated[CustomerAccess, Depends(_customer_access(WRITE, customer_tokens=False))]
 AdminCustomer = Annotated[CustomerAccess, Depends(_customer_access(ADMIN, admin_only=True))]
 # The auth and notification side (customers:credentials) acting on one customer: verification flags.
 CredentialsCustomer = Annotated[CustomerAccess, Depends(_customer_access(CREDENTIALS))]
 Admin = Annotated[Principal, Depends(_scope(ADMIN))]
+# Services that read customers (and admins), never a customer's own token: lookups across customers.
+ServiceReader = Annotated[Principal, Depends(_scope(READ, customer_tokens=False))]
 CredentialsService = Annotated[Principal, Depends(_scope(CREDENTIALS))]
 AccountCreator = Annotated[Principal, Depends(_account_creator)]
 Public = Annotated[None, Depends(_public)]

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Path, Response
 
 from actors import interface as methods
 from actors import messages as m
 from actors.messages import QUERY
-from api.access import AccountCreator, ReadCustomer, ReadOwnCustomer, WriteCustomer, WriteOwnCustomer
+from api.access import (
+    AccountCreator,
+    ReadCustomer,
+    ReadOwnCustomer,
+    ServiceReader,
+    WriteCustomer,
+    WriteOwnCustomer,
+)
 from api.auth import ADMIN, CREDENTIALS, Principal, forbidden
-from api.dependencies import Actors, Cache, Hashing, Origin, Policy, Throttle
+from api.dependencies import Actors, Cache, Hashing, Origin, Policy, Reads, Throttle
 from api.idempotency import IdempotencyKey
 from api.schemas import ERRORS, ChangePasswordIn, CreateCustomerIn, CustomerData, Envelope, UpdateCustomerIn, envelope
 from api.views import customer_response, customer_view
+from domain.customer import EXTERNAL_ID_PATTERN
+from domain.errors import DomainError, ErrorCode
 from domain.ids import new_customer_id
 from domain.validation import check_email, check_password
 
@@ -38,8 +47,19 @@ async def create_customer(body: CreateCustomerIn, principal: AccountCreator, act
     view = await actors.call(customer_id, methods.CREATE, m.CreateCustomer(
         email=email, password_hash=password_hash, profile=body.profile.changes(),
         preferences=body.preferences.changes(), consent_source=consent_source(principal, "registration"),
-        origin=origin, **idempotency.command(principal, body)))
+        external_id=body.externalId, origin=origin, **idempotency.command(principal, body)))
     return customer_response(view, status_code=201, headers={"Location": f"/v1/customers/{customer_id}"})
+
+
+@router.get("/external-ids/{external_id}", response_model=Envelope[CustomerData], responses=ERRORS,
+            summary="Get a customer by the id another system knows it by (services and admins)")
+async def get_customer_by_external_id(
+        _: ServiceReader, external_id: Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN)], reads: Reads,
+        actors: Actors, cache: Cache) -> Response:
+    customer_id = await reads.customer_with_external_id(external_id)
+    if customer_id is None:
+        raise DomainError(ErrorCode.CUSTOMER_NOT_FOUND, "no customer has this external id")
+    return customer_response(await customer_view(cache, actors, customer_id))
 
 
 @router.get("/{customer_id:customer}", response_model=Envelope[CustomerData], responses=ERRORS,

@@ -23,6 +23,7 @@ from api.upstream import UpstreamClient
 from domain.clock import Clock
 from domain.errors import invalid
 from persistence.cache import ViewCache
+from persistence.exchange_rates import ExchangeRates
 from persistence.read_models import ReadModels
 from persistence.sessions import SessionStore
 from persistence.store import Store
@@ -45,6 +46,7 @@ class ApiServices:
     cache: ViewCache
     store: Store
     read_models: ReadModels
+    exchange_rates: ExchangeRates
     sessions: SessionStore
     verifier: TokenVerifier
     rate_limiter: RateLimiter
@@ -76,6 +78,7 @@ Actors = Annotated[ActorCalls, Depends(_part("actors"))]
 Cache = Annotated[ViewCache, Depends(_part("cache"))]
 Records = Annotated[Store, Depends(_part("store"))]
 Reads = Annotated[ReadModels, Depends(_part("read_models"))]
+Rates = Annotated[ExchangeRates, Depends(_part("exchange_rates"))]
 Sessions = Annotated[SessionStore, Depends(_part("sessions"))]
 Throttle = Annotated[LoginThrottle, Depends(_part("login_throttle"))]
 ResetThrottle = Annotated[LoginThrottle, Depends(_part("reset_throttle"))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Response
@@ -30,6 +31,8 @@ from actors.messages import CustomerRepresentation
 from domain.addresses import DEFAULT_COUNTRY, AddressType
 from domain.addresses import FIELD_LIMITS as ADDRESS_LIMITS
 from domain.addresses import FIELDS as ADDRESS_FIELDS
+from domain.customer import EXTERNAL_ID_PATTERN
+from domain.notes import NOTE_MAX_LENGTH
 from domain.segmentation import Segment, Tier
 from domain.tokens import TOKEN_MAX_LENGTH
 from domain.validation import (
@@ -191,6 +194,8 @@ class CreateCustomerIn(Body):
     password: str = new_password()
     profile: ProfileIn = Field(default_factory=lambda: ProfileIn())
     preferences: PreferencesIn = Field(default_factory=lambda: PreferencesIn())
+    externalId: str | None = Field(None, pattern=EXTERNAL_ID_PATTERN, description=(
+        "the id another system knows the customer by (a CRM, a shop migrated from): unique, never changed"))
 
 
 def _an_email_change_is_guarded(schema: dict[str, Any]) -> None:
@@ -337,7 +342,70 @@ class SegmentOverrideIn(Body):
     reason: str = Field(min_length=OVERRIDE_REASON_LIMITS[0], max_length=OVERRIDE_REASON_LIMITS[1])
 
 
+class TagsIn(Body):
+    tags: list[Annotated[str, Field(max_length=100)]] = Field(max_length=100, description=(
+        "every tag the customer has (replaces them): trimmed, lower-cased, spaces as -, each once; "
+        "at most 20 of 1 to 40 letters, digits or . _ : -"))
+
+
+class NoteIn(Body):
+    text: str = Field(min_length=1, max_length=NOTE_MAX_LENGTH)
+
+
+class ExchangeRateIn(Body):
+    usdPerUnit: Decimal = Field(gt=0, le=Decimal(1_000_000), max_digits=18, decimal_places=8,
+                                description="what one unit of the currency is worth in USD")
+    effectiveDate: date = Field(description="the date the rate is of")
+
+
 # -- responses ---------------------------------------------------------------------------------------
+class ActivityOut(BaseModel):
+    type: str = Field(description="e.g. registration, login, profile_updated, order_completed, order_refunded")
+    occurredAt: str
+    data: dict[str, Any] | None = Field(description="what the activity recorded; null on the customer's own "
+                                                    "timeline for what staff wrote (a suspension's reason)")
+    sessionId: str | None
+    ipAddress: str | None
+    userAgent: str | None
+
+
+class ActivitiesData(BaseModel):
+    activities: list[ActivityOut]
+    nextCursor: str | None = Field(description="the next page's cursor; null on the last page")
+
+
+class NoteOut(BaseModel):
+    id: str
+    author: str = Field(description="the subject of the token that wrote it")
+    text: str
+    createdAt: str
+
+
+class NoteData(BaseModel):
+    note: NoteOut
+
+
+class NotesData(BaseModel):
+    notes: list[NoteOut]
+    nextCursor: str | None
+
+
+class ExchangeRateOut(BaseModel):
+    currency: str
+    usdPerUnit: str = Field(description="a decimal, as text so no digit is lost")
+    effectiveDate: str
+    setBy: str
+    setAt: str
+
+
+class ExchangeRateData(BaseModel):
+    exchangeRate: ExchangeRateOut
+
+
+class ExchangeRatesData(BaseModel):
+    exchangeRates: list[ExchangeRateOut]
+
+
 class CustomerData(BaseModel):
     customer: CustomerRepresentation
 

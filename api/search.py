@@ -1,69 +1,21 @@
-"""Finding customers (admin): filters, keyset pagination with an opaque cursor, stable order."""
+"""Finding customers (admin): filters, keyset pagination with an opaque cursor (api/keyset.py), stable order."""
 
 from __future__ import annotations
 
-import base64
-import re
-import struct
-import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BeforeValidator
 
 from api.access import Admin
 from api.dependencies import Reads
+from api.keyset import Cursor, Instant, decode_cursor, encode_cursor
 from api.schemas import ERRORS, NulFree, envelope
 from domain.customer import Status
-from domain.errors import invalid
 from domain.segmentation import Segment, Tier
-from domain.validation import END
+from domain.tags import normalised_tag
 from persistence.read_models import CustomerSearch
 
 router = APIRouter(prefix="/v1/customers", tags=["search"])
-
-
-# A cursor is where the next page starts: a registration time (microseconds since the epoch, signed) and
-# a row key, nothing about the person; 24 bytes, 32 base64url characters. Every string of that form is a
-# position (a time past what a datetime holds is clamped: no row lies beyond it either way), so a cursor
-# that matches the document's pattern is never refused.
-CURSOR_PATTERN = "^[A-Za-z0-9_-]{32}" + END
-_CURSOR = struct.Struct(">q16s")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-_EARLIEST, _LATEST = _micros(datetime.min.replace(tzinfo=UTC)), _micros(datetime.max.replace(tzinfo=UTC))
-
-
-def encode_cursor(after: tuple[datetime, uuid.UUID]) -> str:
-    return base64.urlsafe_b64encode(_CURSOR.pack(_micros(after[0]), after[1].bytes)).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    if not re.search(CURSOR_PATTERN, cursor):
-        raise invalid("cursor", "is not a cursor this API gave out")
-    micros, key = _CURSOR.unpack(base64.urlsafe_b64decode(cursor))
-    return _EPOCH + timedelta(microseconds=min(max(micros, _EARLIEST), _LATEST)), uuid.UUID(bytes=key)
-
-
-# RFC 3339, as the document's `format: date-time` means it: a date, a time and an offset. Python's own
-# parser would also take a number (a Unix time) or ISO 8601's basic form, which the document does not allow.
-RFC3339 = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
-                     r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})" + END)
-
-
-def _instant(value: object) -> datetime:
-    if not isinstance(value, str) or not RFC3339.search(value):
-        raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2024-10-30T10:00:00Z")
-    return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-
-
-Instant = Annotated[datetime, BeforeValidator(_instant)]
 
 
 @router.get("", responses=ERRORS, summary="Find customers (admin): filters, newest first, keyset pages")
@@ -79,14 +31,16 @@ async def find_customers(
     last_order_from: Annotated[Instant | None, Query(alias="lastOrderFrom")] = None,
     last_order_to: Annotated[Instant | None, Query(alias="lastOrderTo")] = None,
     q: Annotated[NulFree | None, Query(min_length=3, max_length=100, description="part of the name")] = None,
+    tag: Annotated[NulFree | None, Query(max_length=100, description="has this tag (any case)")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=32, json_schema_extra={"pattern": CURSOR_PATTERN})] = None,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     page = await reads.search(CustomerSearch(
         email=email, email_prefix=email_prefix, status=status.value if status else None,
         tier=tier.value if tier else None, segment=segment.value if segment else None,
         registered_from=registered_from, registered_to=registered_to,
         last_order_from=last_order_from, last_order_to=last_order_to,
-        name=q, limit=limit, after=None if cursor is None else decode_cursor(cursor)))
+        name=q, tag=None if tag is None else normalised_tag(tag, field_name="tag"), limit=limit,
+        after=None if cursor is None else decode_cursor(cursor)))
     return envelope({"customers": page.customers,
                      "nextCursor": encode_cursor(page.next_after) if page.next_after else None})

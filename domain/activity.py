@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+# Activities whose data staff write for staff (an override's or a suspension's reason, who set it): the
+# customer's own timeline shows that they happened, and when, but not their data.
+STAFF_ONLY_DATA = frozenset({"segment_overridden", "segment_override_cleared", "suspended", "suspension_lifted"})
+
 
 @dataclass(frozen=True)
 class Activity:

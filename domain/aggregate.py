@@ -33,8 +33,17 @@ from domain.events import (
     CustomerVerified,
     Event,
 )
-from domain.orders import MAX_PENDING_ADJUSTMENTS, AdjustmentKind, CompletedOrder, OrderAdjustment, OrderLedger
+from domain.notes import Note
+from domain.orders import (
+    MAX_PENDING_ADJUSTMENTS,
+    AdjustmentKind,
+    CompletedOrder,
+    ExchangeRate,
+    OrderAdjustment,
+    OrderLedger,
+)
 from domain.segmentation import Override, SegmentState, Tier
+from domain.tags import normalised_tags
 from domain.tokens import IssuedToken, TokenPurpose, TokenRedemption
 
 ORDER_COMPLETED_TOPIC = "orders.order.completed"
@@ -52,6 +61,12 @@ class PointsMovement(StrEnum):
     @property
     def topic(self) -> str:
         return f"loyalty.{self.value.replace('_', '.')}"
+
+    @property
+    def segment_change_reason(self) -> str:
+        """customers.segment.changed's reason: loyalty_points for points earned, as it was before points
+        could fall (consumers read it)."""
+        return "loyalty_points" if self is PointsMovement.EARNED else self.value
 
     @property
     def sign(self) -> int:
@@ -85,6 +100,8 @@ class Change:
     consents: tuple[ConsentChange, ...] = ()
     password_hash: str | None = None
     receipt: Receipt | None = None
+    rates_applied: tuple[ExchangeRate, ...] = ()  # the customer's orders kept apart in these currencies now count
+    note: Note | None = None
     erasure: bool = False
     # Every open session of the customer ends with the change (password change, deactivation, erasure).
     revokes_sessions: bool = False
@@ -132,9 +149,11 @@ class CustomerAggregate:
     # -- account ------------------------------------------------------------------------------------
     @classmethod
     def register(cls, *, customer_id: str, email: str, password_hash: str, profile: dict[str, Any],
-                 preferences: dict[str, Any], consent_source: str, default_tier: Tier, now: datetime) -> Change:
+                 preferences: dict[str, Any], consent_source: str, default_tier: Tier, now: datetime,
+                 external_id: str | None = None) -> Change:
         customer, consents = Customer.register(customer_id=customer_id, email=email, profile=profile,
-                                               preferences=preferences, consent_source=consent_source, now=now)
+                                               preferences=preferences, consent_source=consent_source, now=now,
+                                               external_id=external_id)
         segment = SegmentState.initial(now, default_tier)
         created = CustomerCreated(
             customer_id, email=customer.email, first_name=customer.profile.get("firstName"),
@@ -173,6 +192,21 @@ class CustomerAggregate:
                                                         new_email=updated.pending_email, requested_at=now),)
         return Change(self, replace(self, customer=updated), now, Activity("profile_updated", activity, now),
                       events=events, consents=tuple(consents), tokens_revoked=revoked)
+
+    def tagged(self, tags: list[str], now: datetime) -> Change | None:
+        """The customer's tags replaced (domain/tags.py); None when they are the same."""
+        normalised = normalised_tags(tags)
+        if normalised == self.customer.tags:
+            return None
+        updated = replace(self.customer.bumped(now), tags=normalised)
+        before, after = set(self.customer.tags), set(normalised)
+        return Change(self, replace(self, customer=updated), now, Activity("tags_changed", {
+            "added": sorted(after - before), "removed": sorted(before - after)}, now),
+            events=(CustomerProfileUpdated(self.id, changed_fields=("tags",), version=updated.version),))
+
+    def noted(self, note: Note) -> Change:
+        """A note kept with the customer: no activity row, so no trace of it on the customer's timeline."""
+        return Change(self, self, note.created_at, None, note=note)
 
     def confirm_email(self, redemption: TokenRedemption) -> Change:
         """A verification token redeemed (`Customer.email_confirmed`)."""
@@ -242,7 +276,8 @@ class CustomerAggregate:
 
     def erase(self, now: datetime) -> Change:
         """GDPR erasure: the record is anonymised and the customer announced as erased."""
-        erased = replace(self.customer, status=Status.DELETED, updated_at=now, version=self.customer.version + 1)
+        erased = replace(self.customer, status=Status.DELETED, updated_at=now, version=self.customer.version + 1,
+                         external_id=None, tags=())
         return Change(self, CustomerAggregate(erased, self.segment), now, Activity("erased", {}, now),
                       events=(CustomerErased(self.id, erased_at=now),), erasure=True, revokes_sessions=True)
 
@@ -326,9 +361,27 @@ class CustomerAggregate:
         if not 0 <= points <= MAX_POINTS_PER_EVENT:
             raise invalid("points", f"must be between 0 and {MAX_POINTS_PER_EVENT}")
         metrics = self.segment.metrics.with_points(movement.sign * points)
-        return self._with_segment(self.segment.recomputed(metrics, now, tier_floor), reason=movement.value,
+        return self._with_segment(self.segment.recomputed(metrics, now, tier_floor),
+                                  reason=movement.segment_change_reason,
                                   activity=Activity(movement.value, {"points": points, "reason": reason}, now),
                                   now=now, receipt=Receipt(event_id, movement.topic))
+
+    def counted_in_usd(self, rates: dict[str, ExchangeRate], now: datetime,
+                       tier_floor: Tier = Tier.REGULAR) -> Change | None:
+        """The orders kept apart in currencies that now have a rate, counted in USD; None if there are none."""
+        metrics = self.segment.metrics
+        applied = tuple(rates[c] for c, _, _ in metrics.other_currencies if c in rates)
+        if not applied:
+            return None
+        kept = {c: (n, t) for c, n, t in metrics.other_currencies}
+        for rate in applied:
+            metrics = metrics.counted_in_usd(rate)
+        activity = Activity("orders_counted_in_usd", {"currencies": [
+            {"currency": r.currency, "usdPerUnit": str(r.usd_per_unit), "effectiveDate": r.effective_date.isoformat(),
+             "orderCount": kept[r.currency][0], "total": str(kept[r.currency][1])} for r in applied]}, now)
+        change = self._with_segment(self.segment.recomputed(metrics, now, tier_floor), reason="exchange_rate",
+                                    activity=activity, now=now)
+        return replace(change, rates_applied=applied)
 
     def reviewed(self, now: datetime, tier_floor: Tier = Tier.REGULAR) -> Change | None:
         """The segment at today's date (decay); None when the rules give what the customer has, down to

@@ -6,6 +6,7 @@ API's `customer` object (the segment summary is added beside it).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -14,6 +15,9 @@ from typing import Any
 from domain.clock import iso, parse_iso
 from domain.errors import DomainError, ErrorCode, invalid_token
 from domain.validation import GENDERS, PROFILE_LIMITS, FieldChecks, check_email
+
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"
+EXTERNAL_ID_RULE = "must be 1 to 100 letters, digits or . _ : -"
 
 
 class Status(StrEnum):
@@ -110,12 +114,19 @@ class Customer:
     consent_history: tuple[ConsentChange, ...] = field(default=())
     # A new address waiting for its verification; the login stays `email` until it is confirmed.
     pending_email: str | None = None
+    # The id another system knows the customer by (a CRM, the shop this data migrated from): unique, set
+    # when the customer is created or imported and never changed, so a sync can rely on it.
+    external_id: str | None = None
+    tags: tuple[str, ...] = ()  # domain/tags.py
 
     @classmethod
     def register(cls, *, customer_id: str, email: str, profile: dict[str, Any], preferences: dict[str, Any],
-                 now: datetime, consent_source: str = "registration") -> tuple[Customer, list[ConsentChange]]:
+                 now: datetime, consent_source: str = "registration",
+                 external_id: str | None = None) -> tuple[Customer, list[ConsentChange]]:
         email = check_email(email)
         checks = FieldChecks()
+        if external_id is not None and not re.fullmatch(EXTERNAL_ID_PATTERN, external_id):
+            checks.fail("externalId", EXTERNAL_ID_RULE)
         full_profile = {key: profile.get(key) for key in PROFILE_KEYS}
         check_profile(full_profile, now.date(), checks)
         full_preferences = merge_preferences(default_preferences(), preferences)
@@ -125,7 +136,7 @@ class Customer:
         customer = cls(
             id=customer_id, email=email, profile=full_profile, preferences=full_preferences,
             status=Status.ACTIVE, registration_date=now, created_at=now, updated_at=now,
-            consent_history=tuple(consents),
+            consent_history=tuple(consents), external_id=external_id,
         )
         return customer, consents
 
@@ -240,6 +251,8 @@ class Customer:
             "emailVerified": self.email_verified,
             "phoneVerified": self.phone_verified,
             "pendingEmail": self.pending_email,
+            "externalId": self.external_id,
+            "tags": list(self.tags),
             "registrationDate": iso(self.registration_date),
             "lastLoginAt": iso(self.last_login_at),
             "createdAt": iso(self.created_at),
@@ -272,6 +285,8 @@ class Customer:
             phone_verified=state.get("phoneVerified", False),
             version=state.get("version", 1),
             pending_email=state.get("pendingEmail"),
+            external_id=state.get("externalId"),
+            tags=tuple(state.get("tags", ())),
             consent_history=tuple(
                 ConsentChange(c["channel"], c["granted"], c["source"], required_time_of(c["recordedAt"]))
                 for c in state.get("consentHistory", [])

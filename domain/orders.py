@@ -7,6 +7,12 @@ the order out: what remains of its amount after its refunds, and its place in th
 last order date: the customer did order then, and inactivity (at_risk, churned) is about what a customer
 does, not what it ends up paying.
 
+Money: the spec's thresholds are in USD. An order in another currency counts in USD at the rate an admin
+set for its currency (`ExchangeRate`), the rate in force when it is counted, never revalued afterwards: a
+customer's tier does not swing with the currency markets. An order whose currency has no rate yet is kept
+apart, per currency (`Metrics.other_currencies`), and counted once a rate arrives (the maintenance sweep
+calls its customer's actor); its refunds and cancellation follow it, at its rate.
+
 Dapr delivers out of order, so a refund or a cancellation can arrive before the completion it adjusts. It
 is kept pending on the customer and applied when the completion arrives, so every delivery order of the same
 events gives the same totals (tests/unit/test_orders.py). At most MAX_PENDING_ADJUSTMENTS wait per customer:
@@ -16,13 +22,15 @@ beyond that an adjustment is refused (dead-lettered with the reason), as a produ
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
-from decimal import Decimal
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
 from domain.clock import iso, parse_iso
 
+CENT = Decimal("0.01")
+THRESHOLD_CURRENCY = "USD"
 MAX_PENDING_ADJUSTMENTS = 50
 CANCELLATION_ID = "cancellation"  # a cancellation's adjustment id: one per order, so a second is a duplicate
 
@@ -32,12 +40,41 @@ class AdjustmentKind(StrEnum):
     CANCELLATION = "cancellation"
 
 
+def to_usd(amount: Decimal, usd_per_unit: Decimal) -> Decimal:
+    return (amount * usd_per_unit).quantize(CENT, ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class ExchangeRate:
+    """What one unit of `currency` is worth in USD, as an admin set it, and the date the rate is of."""
+
+    currency: str
+    usd_per_unit: Decimal
+    effective_date: date
+
+
 @dataclass(frozen=True)
 class CompletedOrder:
     order_id: str
     amount: Decimal
     currency: str
     completed_at: datetime
+    usd_rate: Decimal | None = None  # the rate it was counted at; None: USD, or no rate yet
+
+    @property
+    def counts_in_usd(self) -> bool:
+        return self.currency == THRESHOLD_CURRENCY or self.usd_rate is not None
+
+    def in_usd(self, amount: Decimal) -> Decimal:
+        """`amount` of the order's currency in USD at the order's rate."""
+        return amount if self.usd_rate is None else to_usd(amount, self.usd_rate)
+
+    def counted_at(self, rates: dict[str, ExchangeRate]) -> CompletedOrder:
+        """The order with the rate it counts at now, if its currency has one."""
+        rate = rates.get(self.currency)
+        if self.currency == THRESHOLD_CURRENCY or rate is None:
+            return self
+        return replace(self, usd_rate=rate.usd_per_unit)
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ last order, or from registration for a customer who never ordered.
 DEFAULT_TIER is a floor: the computed tier is never below it, so a customer registered at that tier is
 not "downgraded" by the rules before it has any order.
 
-Money: the spec's thresholds are in USD and there is no exchange rate here, so totalSpent, orderCount
-and averageOrderValue (the tier rules, high_value, regular_customer's spend) count USD orders only;
-orders in other currencies are kept per currency beside them. The behavioural rules (last order,
-frequent_buyer's rhythm, new_customer's and regular_customer's order counts) count every order.
+Money: the spec's thresholds are in USD, so totalSpent, orderCount and averageOrderValue (the tier
+rules, high_value, regular_customer's spend) count USD orders and orders counted in USD at their
+currency's exchange rate (domain/orders.py); orders in a currency with no rate yet are kept per currency
+beside them until one arrives. The behavioural rules (last order, frequent_buyer's rhythm,
+new_customer's and regular_customer's order counts) count every order.
 """
 
 from __future__ import annotations
@@ -35,10 +36,16 @@ from enum import StrEnum
 from typing import Any
 
 from domain.clock import iso, parse_iso
-from domain.orders import AdjustmentKind, CompletedOrder, OrderAdjustment, OrderLedger
-
-CENT = Decimal("0.01")
-THRESHOLD_CURRENCY = "USD"
+from domain.orders import (
+    CENT,
+    THRESHOLD_CURRENCY,
+    AdjustmentKind,
+    CompletedOrder,
+    ExchangeRate,
+    OrderAdjustment,
+    OrderLedger,
+    to_usd,
+)
 
 
 class Tier(StrEnum):
@@ -147,7 +154,7 @@ class Metrics:
         """An order counted once; out-of-order delivery keeps the latest date as the last order."""
         last = max(filter(None, [self.last_order_date, order.completed_at]))
         recent = tuple(sorted(t for t in (*self.recent_orders, order.completed_at) if now - FREQUENT_BUYER_WINDOW < t))
-        return replace(self._with_spend(order.currency, order.amount, 1), last_order_date=last, recent_orders=recent)
+        return replace(self._with_order_spend(order, order.amount, 1), last_order_date=last, recent_orders=recent)
 
     def with_points(self, points: int) -> Metrics:
         """Earned (points > 0), redeemed or expired (points < 0)."""
@@ -163,6 +170,22 @@ class Metrics:
         totals[currency] = (max(count + orders, 0), max(total + amount, Decimal(0)).quantize(CENT))
         return replace(self, other_currencies=tuple((c, n, t) for c, (n, t) in sorted(totals.items()) if n or t))
 
+    def _with_order_spend(self, order: CompletedOrder, amount: Decimal, orders: int) -> Metrics:
+        """`amount` of the order's currency and `orders` added where the order counts: in USD at its rate,
+        or apart in its currency while that has no rate."""
+        if order.counts_in_usd:
+            return self._with_spend(THRESHOLD_CURRENCY, order.in_usd(amount), orders)
+        return self._with_spend(order.currency, amount, orders)
+
+    def counted_in_usd(self, rate: ExchangeRate) -> Metrics:
+        """The orders kept apart in `rate`'s currency, counted in USD at it (their sum converted)."""
+        kept = {c: (n, t) for c, n, t in self.other_currencies}
+        if rate.currency not in kept:
+            return self
+        orders, total = kept[rate.currency]
+        return replace(self._with_spend(THRESHOLD_CURRENCY, to_usd(total, rate.usd_per_unit), orders),
+                       other_currencies=tuple(e for e in self.other_currencies if e[0] != rate.currency))
+
     def adjusted(self, ledger: OrderLedger, adjustment: OrderAdjustment) -> tuple[Metrics, OrderLedger]:
         """A refund or cancellation applied to a known order: a refund takes back at most what remains of
         the order (nothing if in another currency than the order's); a cancellation takes what remains
@@ -173,8 +196,8 @@ class Metrics:
             return self, ledger
         if adjustment.kind is AdjustmentKind.REFUND:
             taken = min(adjustment.amount, ledger.remaining) if adjustment.currency == order.currency else Decimal(0)
-            return self._with_spend(order.currency, -taken, 0), ledger.after(adjustment, taken)
-        metrics = self._with_spend(order.currency, -ledger.remaining, -1)
+            return self._with_order_spend(order, -taken, 0), ledger.after(adjustment, taken)
+        metrics = self._with_order_spend(order, -ledger.remaining, -1)
         recent = list(metrics.recent_orders)
         if order.completed_at in recent:
             recent.remove(order.completed_at)

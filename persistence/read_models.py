@@ -20,6 +20,7 @@ import asyncpg
 from domain.clock import iso
 from domain.errors import not_found
 from domain.ids import address_id_of, customer_id_of
+from domain.notes import NOTE_PREFIX, Note
 from persistence.replica import ReadReplica
 from persistence.store import Store, key_of
 
@@ -33,7 +34,8 @@ EXPORT_CONSENT = "channel, granted, source, recorded_at"
 EXPORT_SEGMENT = ("tier, segment, loyalty_points, total_spent, order_count, average_order_value, last_order_date, "
                   "lifetime_value, qualifications, override, tier_achieved_at, segment_achieved_at, updated_at")
 EXPORT_ACTIVITY = "activity_type, activity_data, session_id, ip_address, user_agent, occurred_at"
-EXPORT_ORDER = "order_id, amount, currency, completed_at"
+EXPORT_ORDER = "order_id, amount, currency, completed_at, usd_rate"
+EXPORT_ORDER_ADJUSTMENT = "order_id, adjustment_id, kind, amount, currency, occurred_at"
 JSON_COLUMNS = frozenset({"preferences", "qualifications", "override", "activity_data"})
 
 
@@ -62,6 +64,8 @@ class ReadModels:
                                           "WHERE customer_id = $1 ORDER BY occurred_at", key)
             orders = await conn.fetch(f"SELECT {EXPORT_ORDER} FROM customer_orders "
                                       "WHERE customer_id = $1 ORDER BY completed_at", key)
+            adjustments = await conn.fetch(f"SELECT {EXPORT_ORDER_ADJUSTMENT} FROM customer_order_adjustments "
+                                           "WHERE customer_id = $1 ORDER BY occurred_at", key)
         return {
             "customer": _json_row(customer, id_of=customer_id_of),
             "addresses": [_json_row(a, id_of=address_id_of) for a in addresses],
@@ -69,6 +73,7 @@ class ReadModels:
             "segment": _json_row(segment) if segment else None,
             "activities": [_json_row(a) for a in activities],
             "orders": [_json_row(o) for o in orders],
+            "orderAdjustments": [_json_row(a) for a in adjustments],
         }
 
     async def segment_counts(self) -> dict[str, Any]:
@@ -91,6 +96,61 @@ class ReadModels:
             now, limit))
         return [customer_id_of(r["customer_id"]) for r in rows]
 
+    async def customers_with_orders_awaiting_a_rate(self, *, limit: int) -> list[str]:
+        """Customers with orders kept apart in a currency that now has an exchange rate (the sweep's selection)."""
+        rows = await self._replica.read(lambda conn: conn.fetch(
+            "SELECT s.customer_id FROM customer_segments s JOIN customers c ON c.id = s.customer_id "
+            "WHERE s.other_currencies <> '[]' AND c.status <> 'deleted' AND EXISTS ("
+            "SELECT 1 FROM jsonb_array_elements(s.other_currencies) kept "
+            "JOIN exchange_rates r ON r.currency = kept ->> 0) LIMIT $1", limit))
+        return [customer_id_of(r["customer_id"]) for r in rows]
+
+    async def activities(self, customer_id: str, *, types: list[str] | None, occurred_from: datetime | None,
+                         occurred_to: datetime | None, limit: int,
+                         after: tuple[datetime, uuid.UUID] | None) -> ActivityPage:
+        """The customer's activities, newest first, a keyset page; 404 for a customer that does not exist
+        (or was erased)."""
+        key = key_of(customer_id)
+
+        async def read(conn: asyncpg.Connection) -> tuple[str | None, list[asyncpg.Record]]:
+            status = await conn.fetchval("SELECT status FROM customers WHERE id = $1", key)
+            rows = await conn.fetch(TIMELINE, key, types, occurred_from, occurred_to,
+                                    *(after or (None, None)), limit + 1)
+            return status, rows
+
+        status, rows = await self._replica.read(read)
+        if status is None or status == "deleted":
+            raise not_found(customer_id)
+        page = rows[:limit]
+        return ActivityPage(
+            [{"type": r["activity_type"], "occurredAt": iso(r["occurred_at"]),
+              "data": json.loads(r["activity_data"]), "sessionId": r["session_id"], "ipAddress": r["ip_address"],
+              "userAgent": r["user_agent"]} for r in page],
+            (page[-1]["occurred_at"], page[-1]["id"]) if len(rows) > limit else None)
+
+    async def notes(self, customer_id: str, *, limit: int, after: tuple[datetime, uuid.UUID] | None) -> NotePage:
+        """The customer's internal notes, newest first, a keyset page; 404 for a customer that does not exist
+        (or was erased). From the primary: a note just written is listed."""
+        key = key_of(customer_id)
+        async with self._store.connection() as conn:
+            status = await conn.fetchval("SELECT status FROM customers WHERE id = $1", key)
+            rows = await conn.fetch(
+                "SELECT id, author, text, created_at FROM customer_notes WHERE customer_id = $1 "
+                "AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid)) "
+                "ORDER BY created_at DESC, id DESC LIMIT $4", key, *(after or (None, None)), limit + 1)
+        if status is None or status == "deleted":
+            raise not_found(customer_id)
+        page = [Note(NOTE_PREFIX + r["id"].hex, r["author"], r["text"], r["created_at"]) for r in rows[:limit]]
+        return NotePage(page, (page[-1].created_at, page[-1].key) if len(rows) > limit else None)
+
+    async def customer_with_external_id(self, external_id: str) -> str | None:
+        """The customer another system knows by `external_id`. From the primary: a sync that has just
+        created a customer looks it up next."""
+        async with self._store.connection() as conn:
+            key = await conn.fetchval("SELECT id FROM customers WHERE external_id = $1 AND status <> 'deleted'",
+                                      external_id)
+        return None if key is None else customer_id_of(key)
+
     async def search(self, criteria: CustomerSearch) -> SearchPage:
         sql, args = criteria.query()
         rows = await self._replica.read(lambda conn: conn.fetch(sql, *args))
@@ -100,6 +160,7 @@ class ReadModels:
             "profile": {"firstName": r["first_name"], "lastName": r["last_name"]},
             "status": r["status"], "tier": r["tier"], "segment": r["segment"],
             "registrationDate": iso(r["registration_date"]), "lastOrderDate": iso(r["last_order_date"]),
+            "externalId": r["external_id"], "tags": list(r["tags"]),
         } for r in page]
         more = len(rows) > criteria.limit
         return SearchPage(customers, (page[-1]["registration_date"], page[-1]["id"]) if more else None)
@@ -186,6 +247,7 @@ class CustomerSearch:
     last_order_from: datetime | None = None
     last_order_to: datetime | None = None
     name: str | None = None  # a substring of "first last", any case
+    tag: str | None = None  # normalised (domain/tags.py)
     limit: int = 20
     after: tuple[datetime, uuid.UUID] | None = None  # the last row of the previous page
 
@@ -221,12 +283,41 @@ class CustomerSearch:
             where("s.last_order_date < {}", self.last_order_to)
         if self.name is not None:
             where(f"{NAME_EXPRESSION} LIKE {{}} ESCAPE '\\'", "%" + _escape_like(self.name.lower()) + "%")
+        if self.tag is not None:
+            where("c.tags @> ARRAY[{}]::text[]", self.tag)  # @>: the GIN index's operator
         if self.after is not None:
             where("(c.registration_date, c.id) < ({}, {})", *self.after)
         args.append(self.limit + 1)  # one more than asked: is there a next page?
         sql = (f"SELECT {SEARCH_COLUMNS} FROM customers c JOIN customer_segments s ON s.customer_id = c.id "
                f"WHERE {' AND '.join(conditions)} ORDER BY c.registration_date DESC, c.id DESC LIMIT ${len(args)}")
         return sql, args
+
+
+# The activity timeline: every filter a parameter that may be NULL, one statement (asyncpg prepares it
+# once), newest first on (occurred_at, id), the index of migration 0014.
+TIMELINE = """
+    SELECT id, activity_type, activity_data, session_id, host(ip_address) AS ip_address, user_agent, occurred_at
+    FROM customer_activities
+    WHERE customer_id = $1
+      AND ($2::text[] IS NULL OR activity_type = ANY($2::text[]))
+      AND ($3::timestamptz IS NULL OR occurred_at >= $3)
+      AND ($4::timestamptz IS NULL OR occurred_at < $4)
+      AND ($5::timestamptz IS NULL OR (occurred_at, id) < ($5, $6::uuid))
+    ORDER BY occurred_at DESC, id DESC
+    LIMIT $7
+"""
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    activities: list[dict[str, Any]]
+    next_after: tuple[datetime, uuid.UUID] | None
+
+
+@dataclass(frozen=True)
+class NotePage:
+    notes: list[Note]
+    next_after: tuple[datetime, uuid.UUID] | None
 
 
 @dataclass(frozen=True)
@@ -238,7 +329,7 @@ class SearchPage:
 # The name expression must be written as the trigram index's (migration 0005) for the index to apply.
 NAME_EXPRESSION = "lower(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, ''))"
 SEARCH_COLUMNS = ("c.id, c.email, c.first_name, c.last_name, c.status, c.registration_date, s.tier, s.segment, "
-                  "s.last_order_date")
+                  "s.last_order_date, c.external_id, c.tags")
 
 
 def _escape_like(text: str) -> str:

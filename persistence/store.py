@@ -40,6 +40,7 @@ from domain.segmentation import SegmentState
 from domain.tokens import IssuedToken, TokenPurpose, TokenRedemption
 from persistence.statements import MATCH, insert, update
 
+EXTERNAL_ID_INDEX = "uq_customers_external_id"  # migration 0015
 OUTBOX_CHANNEL = "outbox"  # what migration 0009's trigger notifies at each COMMIT that wrote outbox rows
 # Address field (camelCase, domain/addresses.py) -> customer_addresses column, in the INSERT's order.
 ADDRESS_COLUMNS = {name: re.sub(r"(?=[A-Z])", "_", name).lower() for name, _, _ in ADDRESS_FIELDS}
@@ -295,7 +296,7 @@ class Store:
         async with self.connection() as conn:
             row = await conn.fetchrow(
                 """
-                SELECT o.amount, o.currency, o.completed_at,
+                SELECT o.amount, o.currency, o.completed_at, o.usd_rate,
                        COALESCE(sum(a.amount) FILTER (WHERE a.kind = 'refund'), 0) AS refunded,
                        COALESCE(bool_or(a.kind = 'cancellation'), FALSE) AS cancelled
                 FROM customer_orders o LEFT JOIN customer_order_adjustments a ON a.order_id = o.order_id
@@ -304,7 +305,8 @@ class Store:
                 """, order_id, key_of(customer_id))
         if row is None:
             return OrderLedger(None)
-        return OrderLedger(CompletedOrder(order_id, row["amount"], row["currency"], row["completed_at"]),
+        return OrderLedger(CompletedOrder(order_id, row["amount"], row["currency"], row["completed_at"],
+                                          row["usd_rate"]),
                            refunded=row["refunded"], cancelled=row["cancelled"])
 
     async def credentials(self, email: str) -> Credentials | None:
@@ -379,7 +381,7 @@ class Store:
 # -- what one change writes --------------------------------------------------------------------------------
 CUSTOMER_COLUMNS = ("id, email, first_name, last_name, date_of_birth, gender, phone, avatar_url, status, "
                     "email_verified, phone_verified, preferences, registration_date, last_login_at, created_at, "
-                    "updated_at, version, pending_email")
+                    "updated_at, version, pending_email, external_id, tags")
 SEGMENT_COLUMNS = ("tier, segment, loyalty_points, total_spent, order_count, last_order_date, qualifications, "
                    "tier_achieved_at, segment_achieved_at, updated_at, computed_tier, computed_segment, override, "
                    "recent_orders, other_currencies, pending_adjustments, points_balance")
@@ -406,6 +408,10 @@ async def _write(conn: asyncpg.Connection, change: Change, origin: Origin, sourc
                            change.password_hash)
     if change.segment_changed and not change.erasure:
         await _save_segment(conn, customer_id, after.segment)
+    for rate in change.rates_applied:
+        await conn.execute("UPDATE customer_orders SET usd_rate = $3 "
+                           "WHERE customer_id = $1 AND currency = $2 AND usd_rate IS NULL",
+                           key_of(customer_id), rate.currency, rate.usd_per_unit)
     if change.addresses_changed and not change.erasure:
         await _save_address_book(conn, customer_id, after.addresses)
     if change.tokens_revoked and not change.erasure:
@@ -417,6 +423,11 @@ async def _write(conn: asyncpg.Connection, change: Change, origin: Origin, sourc
         await _add_consents(conn, customer_id, change.consents)
     if change.activity is not None:
         await _add_activity(conn, customer_id, change.activity, origin)
+    if change.note is not None:
+        note = change.note
+        await conn.execute("INSERT INTO customer_notes (id, customer_id, author, text, created_at) "
+                           "VALUES ($1, $2, $3, $4, $5)", note.key, key_of(customer_id), note.author,
+                           note.text, note.created_at)
     await _enqueue(conn, change.events, at=change.at, origin=origin, source=source)
     if reply is not None:
         await _record_reply(conn, customer_id, *reply)
@@ -492,18 +503,19 @@ async def _first_receipt(conn: asyncpg.Connection, customer_id: str, receipt: Re
             INSERT INTO processed_events (event_id, topic, customer_id) VALUES ($1, $2, $3)
             ON CONFLICT (event_id) DO NOTHING RETURNING 1
         )
-        INSERT INTO customer_orders (order_id, customer_id, amount, currency, completed_at)
-        SELECT $4, $3, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM event)
+        INSERT INTO customer_orders (order_id, customer_id, amount, currency, completed_at, usd_rate)
+        SELECT $4, $3, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM event)
         ON CONFLICT (order_id) DO NOTHING RETURNING TRUE
         """,
-        receipt.event_id, receipt.topic, key, order.order_id, order.amount, order.currency, order.completed_at)
+        receipt.event_id, receipt.topic, key, order.order_id, order.amount, order.currency, order.completed_at,
+        order.usd_rate)
     return first is True
 
 
 # What a change writes to each table, one list of columns per statement (persistence.statements).
 CUSTOMER_FIELDS = ("email", "first_name", "last_name", "date_of_birth", "gender", "phone", "avatar_url", "preferences",
                    "status", "last_login_at", "updated_at", "version", "email_verified", "phone_verified",
-                   "pending_email")
+                   "pending_email", "external_id", "tags")
 INSERT_CUSTOMER = insert("customers", ("id", "password_hash", "registration_date", "created_at", *CUSTOMER_FIELDS))
 UPDATE_CUSTOMER = update("customers", CUSTOMER_FIELDS, where=("id", "version"))
 SAVE_SEGMENT = insert("customer_segments", (
@@ -525,7 +537,15 @@ def _customer_fields(customer: Customer) -> dict[str, Any]:
             "status": customer.status.value, "last_login_at": customer.last_login_at,
             "updated_at": customer.updated_at, "version": customer.version,
             "email_verified": customer.email_verified, "phone_verified": customer.phone_verified,
-            "pending_email": customer.pending_email}
+            "pending_email": customer.pending_email, "external_id": customer.external_id,
+            "tags": list(customer.tags)}
+
+
+def _already_taken(exc: asyncpg.UniqueViolationError) -> DomainError:
+    """Which unique value another customer holds: the external id (its index), else the email."""
+    if exc.constraint_name == EXTERNAL_ID_INDEX:
+        return DomainError(ErrorCode.EXTERNAL_ID_ALREADY_EXISTS, "another customer has this external id")
+    return DomainError(ErrorCode.EMAIL_ALREADY_EXISTS, "an account with this email address already exists")
 
 
 async def _insert_customer(conn: asyncpg.Connection, customer: Customer, password_hash: str) -> None:
@@ -534,8 +554,7 @@ async def _insert_customer(conn: asyncpg.Connection, customer: Customer, passwor
     try:
         await conn.execute(INSERT_CUSTOMER.sql, *INSERT_CUSTOMER.args(row))
     except asyncpg.UniqueViolationError as exc:
-        raise DomainError(ErrorCode.EMAIL_ALREADY_EXISTS,
-                          "an account with this email address already exists") from exc
+        raise _already_taken(exc) from exc
 
 
 async def _update_customer(conn: asyncpg.Connection, customer: Customer, *, expected_version: int) -> None:
@@ -544,8 +563,7 @@ async def _update_customer(conn: asyncpg.Connection, customer: Customer, *, expe
     try:
         status = await conn.execute(UPDATE_CUSTOMER.sql, *UPDATE_CUSTOMER.args(row))
     except asyncpg.UniqueViolationError as exc:
-        raise DomainError(ErrorCode.EMAIL_ALREADY_EXISTS,
-                          "an account with this email address already exists") from exc
+        raise _already_taken(exc) from exc
     if status != "UPDATE 1":
         raise _Refused(RecordMoved(f"{customer.id} is no longer at version {expected_version}"))
 
@@ -559,6 +577,7 @@ async def _anonymise(conn: asyncpg.Connection, customer_id: str, erased: Custome
             password_hash = 'erased', first_name = NULL, last_name = NULL, date_of_birth = NULL,
             gender = NULL, phone = NULL, avatar_url = NULL, preferences = '{}', last_login_at = NULL,
             status = 'deleted', email_verified = FALSE, phone_verified = FALSE, pending_email = NULL, erased_at = $2,
+            external_id = NULL, tags = '{}',
             updated_at = $2, version = $3
         WHERE id = $1
         """,
@@ -568,6 +587,7 @@ async def _anonymise(conn: asyncpg.Connection, customer_id: str, erased: Custome
     await conn.execute("DELETE FROM customer_consents WHERE customer_id = $1", key)
     await conn.execute("DELETE FROM actor_replies WHERE customer_id = $1", key)  # they hold customer views
     await conn.execute("DELETE FROM customer_tokens WHERE customer_id = $1", key)  # no reset after erasure
+    await conn.execute("DELETE FROM customer_notes WHERE customer_id = $1", key)
     # An override's reason is an admin's note about the person; the override itself stays, as history.
     await conn.execute("UPDATE customer_segments SET override = jsonb_set(override, '{reason}', '\"erased\"') "
                        "WHERE customer_id = $1 AND override IS NOT NULL", key)
@@ -670,6 +690,8 @@ def _customer_from_row(row: asyncpg.Record, consents: Sequence[asyncpg.Record]) 
         phone_verified=row["phone_verified"],
         version=row["version"],
         pending_email=row["pending_email"],
+        external_id=row["external_id"],
+        tags=tuple(row["tags"]),
         consent_history=tuple(ConsentChange(c["channel"], c["granted"], c["source"], c["recorded_at"])
                               for c in consents),
     )

@@ -17,6 +17,7 @@ from api.dependencies import ApiPolicy, ApiServices
 from api.ratelimit import LoginThrottle, RateLimiter
 from api.upstream import UpstreamClient
 from persistence.cache import ViewCache
+from persistence.exchange_rates import ExchangeRates
 from persistence.outbox import Outbox
 from persistence.pubsub_streams import PublishedEventCopies
 from persistence.read_models import ReadModels
@@ -73,8 +74,9 @@ async def bootstrap(settings: Settings) -> Container:
     hashing = PasswordHashing(concurrency=settings.password_hash_concurrency,
                               wait_seconds=settings.password_hash_wait_ms / 1000)
     read_models = ReadModels(store, replica)
+    exchange_rates = ExchangeRates(store)
     api = ApiServices(
-        actors=actors, cache=cache, store=store, read_models=read_models,
+        actors=actors, cache=cache, store=store, read_models=read_models, exchange_rates=exchange_rates,
         sessions=sessions,
         verifier=verifier,
         rate_limiter=RateLimiter(redis, per_minute=settings.rate_limit_per_minute,
@@ -103,7 +105,7 @@ async def bootstrap(settings: Settings) -> Container:
     actor = ActorDependencies(turn=TurnDependencies(records=store, views=cache, sessions=sessions,
                                                     event_copies=event_copies,
                                                     clock=settings.clock),
-                              read_models=read_models, hashing=hashing,
+                              read_models=read_models, hashing=hashing, exchange_rates=exchange_rates,
                               password_min_length=settings.password_min_length, default_tier=settings.default_tier)
     return Container(settings=settings, store=store, replica=replica, redis=redis, http=http, actors=actors, api=api,
                      actor=actor,

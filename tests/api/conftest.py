@@ -26,10 +26,11 @@ from domain.customer import Status
 from domain.errors import not_found
 from domain.ids import new_customer_id
 from domain.segmentation import Tier
-from persistence.read_models import SearchPage
+from persistence.read_models import ActivityPage, NotePage, SearchPage
 from persistence.store import Credentials, TokenOwner
 from service.main import create_app
 from service.settings import Settings
+from tests.support.in_memory import InMemoryExchangeRates
 from tests.support.tokens import AUDIENCE, ISSUER, SECRET
 
 Req = TypeVar("Req", bound=BaseModel)
@@ -67,6 +68,8 @@ class InProcessActors:
             m.AddressBookView: m.AddressBookView(addresses=[address]),
             m.AddressChanged: m.AddressChanged(address=address), m.Analytics: m.Analytics(analytics={}),
             m.VerificationIssued: m.VerificationIssued(email="ada@example.com"),
+            m.NoteAdded: m.NoteAdded(note={"id": "note_1", "author": "svc", "text": "x",
+                                           "createdAt": "2026-01-15T12:00:00Z"}),
         }
         return cast(Res, results[method.result])
 
@@ -98,6 +101,15 @@ class InMemoryRecords:
 class InMemoryReads:
     async def search(self, criteria: Any) -> SearchPage:
         return SearchPage([], None)
+
+    async def activities(self, customer_id: str, **criteria: Any) -> ActivityPage:
+        return ActivityPage([], None)
+
+    async def customer_with_external_id(self, external_id: str) -> str:
+        return new_customer_id()
+
+    async def notes(self, customer_id: str, **criteria: Any) -> NotePage:
+        return NotePage([], None)
 
     async def segment_counts(self) -> dict[str, Any]:
         return {"total": 0, "tiers": {}, "segments": {}}
@@ -157,7 +169,7 @@ async def api(app: FastAPI) -> AsyncIterator[InProcess]:
     actors, records = InProcessActors(), InMemoryRecords()
     services = ApiServices(
         actors=actors, cache=cast(Any, NoCache()), store=cast(Any, records), read_models=cast(Any, InMemoryReads()),
-        sessions=cast(Any, InMemorySessions()),
+        exchange_rates=cast(Any, InMemoryExchangeRates()), sessions=cast(Any, InMemorySessions()),
         verifier=TokenVerifier(algorithm="HS256", secret=SECRET, public_key=None, issuer=ISSUER, audience=AUDIENCE),
         rate_limiter=cast(Any, Unlimited()), login_throttle=cast(Any, Unlimited()),
         reset_throttle=cast(Any, Unlimited()),

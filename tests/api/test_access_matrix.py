@@ -55,6 +55,13 @@ MATRIX: dict[tuple[str, str], tuple[int, set[str], dict[str, Any] | None]] = {
     ("POST", "/v1/customers/email-verifications"): (201, {CREDENTIALS, ADMIN}, {"customerId": new_customer_id()}),
     ("POST", "/v1/customers/email-verifications/confirmation"): (200, {CREDENTIALS, ADMIN},
                                                                 {"token": "emailverify_x"}),
+    ("GET", "/v1/customers/{customer_id}/activities"): (200, {OWN, ADMIN}, None),
+    ("GET", "/v1/customers/external-ids/{external_id}"): (200, {READ, WRITE, ADMIN}, None),
+    ("PUT", "/v1/customers/{customer_id}/tags"): (200, {WRITE, ADMIN}, {"tags": ["wholesale"]}),
+    ("POST", "/v1/customers/{customer_id}/notes"): (201, {WRITE, ADMIN}, {"text": "called about a late parcel"}),
+    ("GET", "/v1/customers/{customer_id}/notes"): (200, {READ, WRITE, ADMIN}, None),
+    ("GET", "/v1/exchange-rates"): (200, {ADMIN}, None),
+    ("PUT", "/v1/exchange-rates/{currency}"): (200, {ADMIN}, {"usdPerUnit": "1.08", "effectiveDate": "2026-12-01"}),
 }
 
 
@@ -83,7 +90,8 @@ async def test_who_may_call_each_route(api: InProcess, method: str, path: str) -
     success, allowed, body = MATRIX[method, path]
     customer_id = new_customer_id()
     url = path.replace("{customer_id}", customer_id).replace("{address_id}", "addr_" + "0" * 32) \
-        .replace("{session_id}", "sess_1")
+        .replace("{session_id}", "sess_1").replace("{currency}", "EUR") \
+        .replace("{external_id}", "crm:4711")
     answers = {}
     for caller in CALLERS:
         response = await api.client.request(method, url, json=body, headers=token(caller, customer_id))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from devstack.servers import LocalPostgres
@@ -203,6 +204,9 @@ def test_refunds_and_cancellations_bring_the_totals_down_once_even_before_their_
                             "AND activity_type LIKE 'order_%%' ORDER BY occurred_at", (key,)).fetchall()
     assert sorted(a for (a,) in activities) == ["order_cancelled", "order_completed", "order_completed",
                                                 "order_refunded"]
+    export = service.api("GET", f"/v1/customers/{customer['id']}/export").json()["data"]["export"]
+    assert sorted((a["order_id"], a["kind"]) for a in export["orderAdjustments"]) == sorted(
+        [(kept["data"]["orderId"], "refund"), (cancelled["data"]["orderId"], "cancellation")])
 
 
 def test_redeemed_and_expired_points_bring_the_balance_down(service: Service) -> None:
@@ -213,3 +217,36 @@ def test_redeemed_and_expired_points_bring_the_balance_down(service: Service) ->
     for topic in ("loyalty.points.redeemed", "loyalty.points.earned", "loyalty.points.expired"):
         service.wait_consumed(topic)
     assert segment(service, customer["id"])["loyaltyPoints"] == 50
+
+
+def test_orders_waiting_for_a_rate_count_in_usd_once_an_admin_sets_it(service: Service, db: Any) -> None:
+    customer = service.create_customer()
+    chf = order_event(customer["id"], amount="800.00")
+    chf["data"]["currency"] = "CHF"
+    service.publish("orders.order.completed", chf)
+    service.wait_consumed("orders.order.completed")
+    assert segment(service, customer["id"])["metrics"]["otherCurrencies"] == {
+        "CHF": {"orderCount": 1, "totalSpent": 800.0}}
+    refused = service.api("PUT", "/v1/exchange-rates/CHF", json={"usdPerUnit": "0", "effectiveDate": "2026-12-01"})
+    assert (refused.status_code, refused.json()["error"]["details"][0]["field"]) == (400, "usdPerUnit")
+    set_rate = service.api("PUT", "/v1/exchange-rates/CHF", json={"usdPerUnit": "1.25", "effectiveDate": "2026-12-01"})
+    assert set_rate.status_code == 200, set_rate.text
+    assert set_rate.json()["data"]["exchangeRate"] == {**set_rate.json()["data"]["exchangeRate"], "currency": "CHF",
+                                                       "usdPerUnit": "1.25", "setBy": "svc:e2e-admin"}
+    listed = service.api("GET", "/v1/exchange-rates").json()["data"]["exchangeRates"]
+    assert [r["usdPerUnit"] for r in listed if r["currency"] == "CHF"] == ["1.25"]
+    service.restart_app_with(SEGMENT_UPDATE_INTERVAL="1")  # the sweep counts waiting orders
+    try:
+        metrics = dict(wait_for(lambda: (m := segment(service, customer["id"])["metrics"])["orderCount"] == 1 and m,
+                                what="the CHF order counted in USD"))
+    finally:
+        service.restart_app_with()
+    assert (metrics["totalSpent"], metrics["otherCurrencies"]) == (1000.0, {})
+    assert db.execute("SELECT usd_rate FROM customer_orders WHERE order_id = %s",
+                      (chf["data"]["orderId"],)).fetchone() == (Decimal("1.25"),)
+    # A later order in CHF counts at once, at the rate.
+    service.publish("orders.order.completed", {**order_event(customer["id"], amount="80.00"),
+                                               "data": {**chf["data"], "orderId": f"ord_{uuid.uuid4().hex}",
+                                                        "amount": "80.00"}})
+    service.wait_consumed("orders.order.completed")
+    assert segment(service, customer["id"])["metrics"]["totalSpent"] == 1100.0

@@ -183,3 +183,28 @@ def test_implausible_events_go_to_the_dead_letter_topic_with_their_reason(servic
     segment = service.api("GET", f"/v1/customers/{customer['id']}/segment").json()["data"]["segment"]
     assert segment["metrics"]["orderCount"] == 0
     assert segment["loyaltyPoints"] == 0
+
+
+RATE = {"usdPerUnit": "0.095", "effectiveDate": "2026-12-01"}
+
+
+@pytest.mark.parametrize(("currency", "body", "field"), [
+    ("SEK", {**RATE, "usdPerUnit": "abc"}, "usdPerUnit"),
+    ("SEK", {**RATE, "usdPerUnit": "-0.1"}, "usdPerUnit"),
+    ("SEK", {**RATE, "usdPerUnit": "1e400"}, "usdPerUnit"),
+    ("SEK", {**RATE, "usdPerUnit": 0.1234567891}, "usdPerUnit"),  # more decimals than kept
+    ("SEK", {**RATE, "effectiveDate": "2026-02-30"}, "effectiveDate"),
+    ("SEK", {**RATE, "effectiveDate": "2026-12-01\u0000"}, "effectiveDate"),
+    ("SEK", {**RATE, "source": "ecb"}, "source"),  # unknown field
+    ("SEK", {"effectiveDate": "2026-12-01"}, "usdPerUnit"),
+    ("USD", RATE, "currency"),  # what rates convert to
+    ("sek", RATE, "currency"),
+    ("SEKX", RATE, "currency"),
+])
+def test_a_bad_exchange_rate_is_refused_with_its_field_and_changes_nothing(service: Service, currency: str,
+                                                                           body: dict[str, Any], field: str) -> None:
+    response = service.api("PUT", f"/v1/exchange-rates/{currency}", json=body)
+    assert envelope_error(response, 400) == "VALIDATION_FAILED"
+    assert [d["field"] for d in response.json()["error"]["details"]] == [field]
+    listed = service.api("GET", "/v1/exchange-rates").json()["data"]["exchangeRates"]
+    assert {r["currency"] for r in listed}.isdisjoint({"SEK", "USD", "sek", "SEKX"})

@@ -6,7 +6,7 @@ the same actor through a real daprd, placement and scheduler.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,7 +21,8 @@ from actors.turn import Turn
 from domain.activity import Origin
 from domain.aggregate import Change, CustomerAggregate
 from domain.errors import DomainError, ErrorCode
-from domain.orders import AdjustmentKind, CompletedOrder, OrderAdjustment, OrderLedger
+from domain.orders import AdjustmentKind, CompletedOrder, ExchangeRate, OrderAdjustment, OrderLedger
+from persistence.exchange_rates import RecordedRate
 from persistence.store import (
     COMMITTED,
     AlreadyAnswered,
@@ -109,6 +110,11 @@ class InMemoryRecords:
         if reply is not None and (change.customer_id, reply[0]) in self.replies:
             return AlreadyAnswered(self.replies[(change.customer_id, reply[0])])
         self.customers[change.customer_id] = change.after
+        for rate in change.rates_applied:  # as the store counts the customer's waiting orders at the rate
+            self.orders.update({order_id: (owner, replace(order, usd_rate=rate.usd_per_unit))
+                                for order_id, (owner, order) in self.orders.items()
+                                if owner == change.customer_id and order.currency == rate.currency
+                                and order.usd_rate is None})
         if reply is not None:
             self.replies[(change.customer_id, reply[0])] = reply[1]
         if change.segment_changed:  # as the store writes next_review_at with the segment
@@ -120,6 +126,23 @@ class InMemoryRecords:
             self.lose_next_commit_answer = False
             raise CommitOutcomeUnknown("connection lost at COMMIT")
         return COMMITTED
+
+
+@dataclass
+class InMemoryExchangeRates:
+    """The rate table's contract (persistence.exchange_rates.ExchangeRates), never stale."""
+
+    recorded_rates: dict[str, RecordedRate] = field(default_factory=dict)
+
+    async def set(self, *, rate: ExchangeRate, set_by: str, at: datetime) -> RecordedRate:
+        self.recorded_rates[rate.currency] = RecordedRate(rate, set_by, at)
+        return self.recorded_rates[rate.currency]
+
+    async def recorded(self) -> list[RecordedRate]:
+        return [self.recorded_rates[c] for c in sorted(self.recorded_rates)]
+
+    async def current(self, *, max_age_seconds: float = 0) -> dict[str, ExchangeRate]:
+        return {c: r.rate for c, r in self.recorded_rates.items()}
 
 
 @dataclass

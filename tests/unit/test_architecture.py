@@ -87,4 +87,4 @@ def test_each_actor_method_name_is_declared_once() -> None:
     from actors import interface
 
     names = [v.name for v in vars(interface).values() if isinstance(v, ActorMethod)]
-    assert len(names) == len(set(names)) == 28
+    assert len(names) == len(set(names)) == 31

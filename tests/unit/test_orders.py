@@ -7,13 +7,14 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from actors.interface import Outcome
 from domain.events import CustomerSegmentChanged
 from domain.ids import new_customer_id
-from domain.orders import MAX_PENDING_ADJUSTMENTS
+from domain.orders import MAX_PENDING_ADJUSTMENTS, ExchangeRate
 from tests.support.in_memory import InMemoryCustomerActor
 from tests.unit.test_use_cases import ORIGIN, World, create_request, order
 
@@ -155,3 +156,43 @@ async def test_adjustments_of_unknown_orders_wait_up_to_a_limit() -> None:
     assert totals(await segment(actor))[:2] == (0.0, 0)
     assert len(world.records.customers[actor.id.id].segment.metrics.pending_adjustments) == \
         MAX_PENDING_ADJUSTMENTS - 1
+
+
+def eur_order(event_id: str, order_id: str, amount: str) -> Delivery:
+    return lambda actor: actor.apply_order({**order(event_id, order_id, amount, AT), "currency": "EUR"})
+
+
+async def set_rate(world: World, usd_per_unit: str) -> None:
+    await world.exchange_rates.set(rate=ExchangeRate("EUR", Decimal(usd_per_unit), date(2026, 12, 1)),
+                                   set_by="svc:admin", at=AT)
+
+
+async def test_an_order_in_a_currency_with_a_rate_counts_in_usd_and_its_refund_at_the_same_rate() -> None:
+    world = World()
+    actor = await customer(world)
+    await set_rate(world, "1.10")
+    await eur_order("evt_c", "ord_1", "1000.00")(actor)
+    await set_rate(world, "2.00")  # later rates never revalue what was counted
+    await refund("evt_r", "ord_1", "ref_1", "100.00", "EUR")(actor)
+    view = await segment(actor)
+    assert (view["metrics"]["totalSpent"], view["metrics"]["orderCount"], view["metrics"]["otherCurrencies"]) == \
+        (990.0, 1, {})  # 1,100 less 110
+
+
+async def test_orders_waiting_for_a_rate_count_once_it_arrives_and_only_once() -> None:
+    world = World()
+    actor = await customer(world)
+    await eur_order("evt_c1", "ord_1", "600.00")(actor)
+    await eur_order("evt_c2", "ord_2", "400.00")(actor)
+    assert (await segment(actor))["metrics"]["otherCurrencies"] == {"EUR": {"orderCount": 2, "totalSpent": 1000.0}}
+    assert (await actor.count_in_usd({}))["value"] == {"changed": False}  # no rate yet
+    await set_rate(world, "1.25")
+    assert (await actor.count_in_usd({}))["value"] == {"changed": True}
+    assert (await actor.count_in_usd({}))["value"] == {"changed": False}
+    view = await segment(actor)
+    assert (view["tier"], view["metrics"]["totalSpent"], view["metrics"]["orderCount"],
+            view["metrics"]["otherCurrencies"]) == ("regular", 1250.0, 2, {})
+    # Each order now carries the rate it was counted at, so its refund comes back at that rate.
+    await set_rate(world, "3.00")
+    await refund("evt_r", "ord_2", "ref_1", "400.00", "EUR")(actor)
+    assert (await segment(actor))["metrics"]["totalSpent"] == 750.0

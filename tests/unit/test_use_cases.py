@@ -28,6 +28,7 @@ from persistence.store import StoreUnavailable
 from tests.support.in_memory import (
     InMemoryCustomerActor,
     InMemoryEventCopies,
+    InMemoryExchangeRates,
     InMemoryRecords,
     InMemorySessions,
     InMemoryViews,
@@ -51,11 +52,13 @@ class World:
         self.sessions = InMemorySessions()
         self.event_copies = InMemoryEventCopies()
         self.clock = MovableClock()
+        self.exchange_rates = InMemoryExchangeRates()
         self.deps = ActorDependencies(
             turn=TurnDependencies(records=self.records, views=self.views, sessions=self.sessions,
                                   event_copies=self.event_copies, clock=self.clock),
             read_models=ReadModels(None, None),  # type: ignore[arg-type]  # export and analytics are e2e-tested
-            hashing=PasswordHashing(concurrency=1, wait_seconds=5), password_min_length=8,
+            hashing=PasswordHashing(concurrency=1, wait_seconds=5), exchange_rates=self.exchange_rates,
+            password_min_length=8,
             default_tier=Tier.REGULAR)
 
     def actor(self, customer_id: str) -> InMemoryCustomerActor:
