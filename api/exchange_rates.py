@@ -7,6 +7,7 @@ arrived before their currency had a rate are counted by the next maintenance swe
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -14,12 +15,13 @@ from fastapi import APIRouter, Path
 from api.access import Admin
 from api.dependencies import Policy, Rates
 from api.schemas import ERRORS, Envelope, ExchangeRateData, ExchangeRateIn, ExchangeRatesData, envelope
-from domain.errors import invalid
-from domain.orders import THRESHOLD_CURRENCY, ExchangeRate
+from domain.orders import ExchangeRate
 
 router = APIRouter(prefix="/v1/exchange-rates", tags=["exchange rates"])
 
-Currency = Annotated[str, Path(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, upper case")]
+# Any ISO 4217 code but USD, which is what rates convert to.
+Currency = Annotated[str, Path(pattern=r"^(?:[A-TV-Z][A-Z]{2}|U[A-RT-Z][A-Z]|US[A-CE-Z])$",
+                               description="ISO 4217 code, upper case, not USD")]
 
 
 @router.get("", response_model=Envelope[ExchangeRatesData], responses=ERRORS,
@@ -32,8 +34,6 @@ async def list_rates(_: Admin, rates: Rates) -> dict[str, Any]:
             summary="Set what one unit of a currency is worth in USD (admin)")
 async def set_rate(admin: Admin, currency: Currency, body: ExchangeRateIn, rates: Rates,
                    policy: Policy) -> dict[str, Any]:
-    if currency == THRESHOLD_CURRENCY:
-        raise invalid("currency", f"{THRESHOLD_CURRENCY} is what rates convert to: it has no rate")
-    recorded = await rates.set(rate=ExchangeRate(currency, body.usdPerUnit, body.effectiveDate),
+    recorded = await rates.set(rate=ExchangeRate(currency, Decimal(body.usdPerUnit), body.effectiveDate),
                                set_by=admin.subject, at=policy.clock.now())
     return envelope({"exchangeRate": recorded.to_dict()})

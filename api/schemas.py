@@ -8,15 +8,16 @@ here only cap what is read: the domain's rules decide what is valid.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Response
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     IPvAnyAddress,
@@ -34,6 +35,7 @@ from domain.addresses import FIELDS as ADDRESS_FIELDS
 from domain.customer import EXTERNAL_ID_PATTERN
 from domain.notes import NOTE_MAX_LENGTH
 from domain.segmentation import Segment, Tier
+from domain.tags import MAX_TAGS, TAG_INPUT_PATTERN, TAG_MAX_LENGTH
 from domain.tokens import TOKEN_MAX_LENGTH
 from domain.validation import (
     COUNTRY_CODES,
@@ -343,7 +345,8 @@ class SegmentOverrideIn(Body):
 
 
 class TagsIn(Body):
-    tags: list[Annotated[str, Field(max_length=100)]] = Field(max_length=100, description=(
+    tags: list[Annotated[str, Field(max_length=TAG_MAX_LENGTH, pattern=TAG_INPUT_PATTERN)]] = Field(
+        max_length=MAX_TAGS, description=(
         "every tag the customer has (replaces them): trimmed, lower-cased, spaces as -, each once; "
         "at most 20 of 1 to 40 letters, digits or . _ : -"))
 
@@ -352,10 +355,26 @@ class NoteIn(Body):
     text: str = Field(min_length=1, max_length=NOTE_MAX_LENGTH)
 
 
+# A positive decimal up to 1,000,000 with at most 8 decimals, as text (no digit lost to a float).
+USD_PER_UNIT_PATTERN = (r"^(?:1000000(?:\.0{1,8})?|[1-9][0-9]{0,5}(?:\.[0-9]{1,8})?"
+                        r"|0\.(?:[1-9][0-9]{0,7}|0[1-9][0-9]{0,6}|00[1-9][0-9]{0,5}|000[1-9][0-9]{0,4}|0000[1-9][0-9]{0,3}|00000[1-9][0-9]{0,2}|000000[1-9][0-9]?"
+                        r"|0000000[1-9]))$")
+
+
+def _calendar_date(value: object) -> object:
+    # Only the document's form: pydantic alone would also take a number (a Unix time) for a date.
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("must be a date, YYYY-MM-DD")
+    return value
+
+
+CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
+
+
 class ExchangeRateIn(Body):
-    usdPerUnit: Decimal = Field(gt=0, le=Decimal(1_000_000), max_digits=18, decimal_places=8,
-                                description="what one unit of the currency is worth in USD")
-    effectiveDate: date = Field(description="the date the rate is of")
+    usdPerUnit: str = Field(pattern=USD_PER_UNIT_PATTERN, examples=["1.08"],
+                            description="what one unit of the currency is worth in USD: a decimal, as text")
+    effectiveDate: CalendarDate = Field(description="the date the rate is of")
 
 
 # -- responses ---------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from domain.validation import FieldChecks
 MAX_TAGS = 20
 TAG_MAX_LENGTH = 40
 TAG = re.compile(r"[a-z0-9][a-z0-9._:-]*")
+# What a client may send for one tag, as the API document states it: exactly what normalises to a tag.
+TAG_INPUT_PATTERN = r"^ *[A-Za-z0-9][A-Za-z0-9._:-]*(?: +[A-Za-z0-9._:-]+)* *$"
 TAG_RULE = (f"must be 1 to {TAG_MAX_LENGTH} letters, digits or . _ : - (spaces become -), "
             "starting with a letter or digit")
 

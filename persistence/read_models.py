@@ -161,6 +161,8 @@ class ReadModels:
             "status": r["status"], "tier": r["tier"], "segment": r["segment"],
             "registrationDate": iso(r["registration_date"]), "lastOrderDate": iso(r["last_order_date"]),
             "externalId": r["external_id"], "tags": list(r["tags"]),
+            "totalSpent": float(r["total_spent"]), "orderCount": r["order_count"],
+            "loyaltyPoints": r["loyalty_points"],
         } for r in page]
         more = len(rows) > criteria.limit
         return SearchPage(customers, (page[-1]["registration_date"], page[-1]["id"]) if more else None)
@@ -329,7 +331,7 @@ class SearchPage:
 # The name expression must be written as the trigram index's (migration 0005) for the index to apply.
 NAME_EXPRESSION = "lower(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, ''))"
 SEARCH_COLUMNS = ("c.id, c.email, c.first_name, c.last_name, c.status, c.registration_date, s.tier, s.segment, "
-                  "s.last_order_date, c.external_id, c.tags")
+                  "s.last_order_date, c.external_id, c.tags, s.total_spent, s.order_count, s.loyalty_points")
 
 
 def _escape_like(text: str) -> str:

@@ -24,6 +24,7 @@ MATRIX: dict[tuple[str, str], tuple[int, set[str], dict[str, Any] | None]] = {
     ("POST", "/v1/customers"): (201, {WRITE, ADMIN}, {"email": "new@example.com", "password": PASSWORD}),
     ("GET", "/v1/customers"): (200, {ADMIN}, None),
     ("GET", "/v1/customers/segments"): (200, {ADMIN}, None),
+    ("GET", "/v1/customers/export"): (200, {ADMIN}, None),
     ("GET", "/v1/customers/{customer_id}"): (200, {OWN, READ, WRITE, ADMIN}, None),
     ("PUT", "/v1/customers/{customer_id}"): (200, {OWN, WRITE, ADMIN}, {"profile": {"firstName": "Eve"}}),
     ("DELETE", "/v1/customers/{customer_id}"): (200, {OWN, ADMIN}, None),

@@ -194,6 +194,7 @@ RATE = {"usdPerUnit": "0.095", "effectiveDate": "2026-12-01"}
     ("SEK", {**RATE, "usdPerUnit": "1e400"}, "usdPerUnit"),
     ("SEK", {**RATE, "usdPerUnit": 0.1234567891}, "usdPerUnit"),  # more decimals than kept
     ("SEK", {**RATE, "effectiveDate": "2026-02-30"}, "effectiveDate"),
+    ("SEK", {**RATE, "effectiveDate": 0}, "effectiveDate"),  # a Unix time is not a date here
     ("SEK", {**RATE, "effectiveDate": "2026-12-01\u0000"}, "effectiveDate"),
     ("SEK", {**RATE, "source": "ecb"}, "source"),  # unknown field
     ("SEK", {"effectiveDate": "2026-12-01"}, "usdPerUnit"),
